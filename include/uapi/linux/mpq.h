@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mpq: multiprocessing queues in the kernel.
+ *
+ * Every structure uses fixed-width types, carries user pointers as __u64
+ * and has the same layout for 32-bit and 64-bit userspace, so a 64-bit
+ * kernel serves both through compat_ptr_ioctl. Reserved fields and unknown
+ * flag bits must be zero: the kernel answers EINVAL otherwise, which keeps
+ * room to extend every call without breaking old binaries.
+ *
+ * See Documentation/mpq.rst for the full description.
+ */
+#ifndef _UAPI_LINUX_MPQ_H
+#define _UAPI_LINUX_MPQ_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+#include <linux/time_types.h>
+
+#define MPQ_DEV_DIR		"/dev/mpq"
+#define MPQ_CONTROL_PATH	"/dev/mpq/control"
+#define MPQ_SYSFS_DIR		"/sys/class/mpq"
+
+/* A queue name is 1..MPQ_NAME_MAX characters of [A-Za-z0-9._-]. */
+#define MPQ_NAME_MAX		64
+#define MPQ_NAME_SIZE		72	/* MPQ_NAME_MAX + NUL, padded */
+
+/* Defaults applied when a creation field is 0. */
+#define MPQ_DEFAULT_MSGSIZE_MAX	(1ULL << 20)	/* 1 MiB */
+#define MPQ_DEFAULT_MAXBYTES	(64ULL << 20)	/* 64 MiB */
+#define MPQ_DEFAULT_MODE	0600
+
+/* struct mpq_create.flags */
+#define MPQ_CREATE_CLOEXEC	(1U << 0)	/* anonymous fd: O_CLOEXEC */
+#define MPQ_CREATE_NONBLOCK	(1U << 1)	/* anonymous fd: O_NONBLOCK */
+#define MPQ_CREATE_FLAGS	(MPQ_CREATE_CLOEXEC | MPQ_CREATE_NONBLOCK)
+
+/*
+ * MPQ_IOC_CREATE (anonymous queue, returns a new O_RDWR fd) and
+ * MPQ_IOC_CREATE_NAMED (named queue /dev/mpq/NAME, returns 0).
+ * maxsize 0 means no count limit; msgsize_max and maxbytes 0 mean the
+ * defaults above; mode 0 means MPQ_DEFAULT_MODE (named queues only).
+ * name must be empty for an anonymous queue.
+ */
+struct mpq_create {
+	__u64 maxsize;
+	__u64 msgsize_max;
+	__u64 maxbytes;
+	__u32 flags;
+	__u32 mode;
+	char name[MPQ_NAME_SIZE];
+	__u64 __reserved[4];
+};
+
+/* MPQ_IOC_REMOVE: remove the named queue (owner or CAP_SYS_ADMIN). */
+struct mpq_name {
+	char name[MPQ_NAME_SIZE];
+};
+
+/*
+ * MPQ_IOC_LIST: names of all named queues, each NUL-terminated, packed
+ * into buf like listxattr(2). Returns the number of bytes stored; with
+ * size 0 returns the number of bytes needed; ERANGE if size is too small.
+ */
+struct mpq_list {
+	__u64 buf;		/* char * */
+	__u64 size;
+	__u64 __reserved[2];
+};
+
+/* struct mpq_xfer.flags and struct mpq_join.flags */
+#define MPQ_XFER_NONBLOCK	(1U << 0)	/* never sleep: EAGAIN */
+#define MPQ_XFER_TIMEOUT	(1U << 1)	/* deadline is valid */
+#define MPQ_XFER_FLAGS		(MPQ_XFER_NONBLOCK | MPQ_XFER_TIMEOUT)
+
+/*
+ * MPQ_IOC_PUT / MPQ_IOC_GET: write(2)/read(2) with flags and a deadline.
+ * The deadline is an absolute CLOCK_MONOTONIC time, so a call restarted
+ * after a signal keeps the original deadline. PUT returns 0; GET returns
+ * the message length (0 at end of stream) and on EMSGSIZE stores the size
+ * of the head message in len.
+ */
+struct mpq_xfer {
+	__u64 buf;		/* void * */
+	__u64 len;		/* PUT: message length; GET: capacity */
+	struct __kernel_timespec deadline;
+	__u32 flags;
+	__u32 __reserved;
+};
+
+/* MPQ_IOC_JOIN: wait until no task is unfinished. */
+struct mpq_join {
+	struct __kernel_timespec deadline;	/* with MPQ_XFER_TIMEOUT */
+	__u32 flags;				/* MPQ_XFER_TIMEOUT only */
+	__u32 __reserved;
+};
+
+/* MPQ_IOC_SHUTDOWN argument */
+#define MPQ_SHUTDOWN_IMMEDIATE	(1U << 0)
+#define MPQ_SHUTDOWN_FLAGS	MPQ_SHUTDOWN_IMMEDIATE
+
+/* struct mpq_stat.state */
+#define MPQ_STATE_OPEN		0
+#define MPQ_STATE_SHUTDOWN	1	/* draining: gets go on, puts fail */
+#define MPQ_STATE_IMMEDIATE	2	/* shut down and discarded */
+
+/*
+ * MPQ_IOC_STAT: a consistent snapshot, taken under the queue lock.
+ * Always total_puts == total_gets + qsize + discarded.
+ */
+struct mpq_stat {
+	__u64 qsize;		/* messages queued */
+	__u64 bytes;		/* payload bytes queued */
+	__u64 unfinished;	/* puts not yet matched by task done */
+	__u64 maxsize;		/* 0: no count limit */
+	__u64 msgsize_max;
+	__u64 maxbytes;
+	__u64 total_puts;	/* messages ever queued */
+	__u64 total_gets;	/* messages ever delivered */
+	__u32 state;		/* MPQ_STATE_* */
+	__u32 getters;		/* tasks blocked in get */
+	__u32 putters;		/* tasks blocked in put */
+	__u32 joiners;		/* tasks blocked in join */
+	__u64 discarded;	/* dropped by an immediate shutdown */
+	__u64 __reserved[3];
+};
+
+/*
+ * One message of a batch: MPQ_IOC_PUT_MANY sends len bytes from buf;
+ * MPQ_IOC_GET_MANY receives into buf (capacity len) and stores the
+ * message length in result.
+ */
+struct mpq_msgvec {
+	__u64 buf;		/* void * */
+	__u64 len;
+	__u64 result;		/* GET_MANY: length received */
+};
+
+/*
+ * MPQ_IOC_PUT_MANY / MPQ_IOC_GET_MANY: like sendmmsg(2)/recvmmsg(2).
+ * Blocking (per flags/deadline) applies only until the first message
+ * moves; the call then moves as many more as it can without sleeping and
+ * returns how many it moved. An error is returned only if none moved.
+ */
+#define MPQ_BATCH_MAX		1024
+
+struct mpq_batch {
+	__u64 vec;		/* struct mpq_msgvec * */
+	__u32 count;		/* entries in vec, 1..MPQ_BATCH_MAX */
+	__u32 flags;		/* MPQ_XFER_* */
+	struct __kernel_timespec deadline;
+	__u64 __reserved[2];
+};
+
+#define MPQ_IOC_MAGIC		0xB9
+
+/* On /dev/mpq/control */
+#define MPQ_IOC_CREATE		_IOW(MPQ_IOC_MAGIC, 0x01, struct mpq_create)
+#define MPQ_IOC_CREATE_NAMED	_IOW(MPQ_IOC_MAGIC, 0x02, struct mpq_create)
+#define MPQ_IOC_REMOVE		_IOW(MPQ_IOC_MAGIC, 0x03, struct mpq_name)
+#define MPQ_IOC_LIST		_IOWR(MPQ_IOC_MAGIC, 0x04, struct mpq_list)
+
+/* On a queue descriptor */
+#define MPQ_IOC_PUT		_IOW(MPQ_IOC_MAGIC, 0x10, struct mpq_xfer)
+#define MPQ_IOC_GET		_IOWR(MPQ_IOC_MAGIC, 0x11, struct mpq_xfer)
+#define MPQ_IOC_TASK_DONE	_IOW(MPQ_IOC_MAGIC, 0x12, __u64)
+#define MPQ_IOC_JOIN		_IOW(MPQ_IOC_MAGIC, 0x13, struct mpq_join)
+#define MPQ_IOC_SHUTDOWN	_IOW(MPQ_IOC_MAGIC, 0x14, __u32)
+#define MPQ_IOC_STAT		_IOR(MPQ_IOC_MAGIC, 0x15, struct mpq_stat)
+#define MPQ_IOC_PUT_MANY	_IOW(MPQ_IOC_MAGIC, 0x16, struct mpq_batch)
+#define MPQ_IOC_GET_MANY	_IOW(MPQ_IOC_MAGIC, 0x17, struct mpq_batch)
+
+#endif /* _UAPI_LINUX_MPQ_H */

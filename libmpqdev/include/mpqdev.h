@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmpqdev: Python's multiprocessing.Queue and JoinableQueue in C, on top
+ * of the mpq kernel module (/dev/mpq).
+ *
+ * Every function is thread-safe and keeps no global state. Functions that
+ * return int, long or ssize_t return 0 or a count on success and a
+ * negative errno on failure; functions that return a pointer return NULL
+ * and set errno; mpq_empty() and mpq_full() return false and set errno.
+ * A timeout is in seconds; a negative timeout means none. EINTR never
+ * reaches the caller: interrupted waits are resumed with the time left.
+ *
+ * Python exception        C return
+ *   queue.Empty/Full      -EAGAIN (would block) or -ETIMEDOUT (timed out)
+ *   ShutDown              -EPIPE (also: get at end of stream)
+ *   ValueError            -EINVAL
+ *   closed queue          -EBADF
+ *   (buffer too small)    -EMSGSIZE, the message stays queued
+ *
+ * See libmpqdev(3) and one page per function.
+ */
+#ifndef MPQDEV_H
+#define MPQDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <linux/mpq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MPQDEV_VERSION_MAJOR	1
+#define MPQDEV_VERSION_MINOR	0
+
+/* A queue handle; one handle may be used by many threads at once. */
+typedef struct mpq mpq_t;
+
+/* Attributes of a named queue created by mpq_open() or mpq_create(). */
+struct mpq_attr {
+	long maxsize;		/* most messages held; <= 0: no limit */
+	size_t msgsize_max;	/* largest message; 0: 1 MiB */
+	size_t maxbytes;	/* most payload bytes held; 0: 64 MiB */
+};
+
+/* One message of mpq_put_many() / mpq_get_many(). */
+struct mpq_msg {
+	void *buf;		/* put: the message; get: where to store one */
+	size_t len;		/* put: its length; get: capacity of buf */
+	size_t result;		/* get: length of the message stored */
+};
+
+/* Queue([maxsize]): a new anonymous queue, shared by fork(). */
+mpq_t *mpq_queue_new(long maxsize);
+
+/* JoinableQueue([maxsize]): as mpq_queue_new(), with task_done()/join(). */
+mpq_t *mpq_joinable_new(long maxsize);
+
+/*
+ * Open the named queue /dev/mpq/NAME like mq_open(3): oflag is O_RDONLY,
+ * O_WRONLY or O_RDWR with O_CREAT, O_EXCL, O_NONBLOCK, O_CLOEXEC; mode and
+ * attr are used only when O_CREAT creates it (mode 0: 0600; attr NULL:
+ * defaults). The handle is joinable.
+ */
+mpq_t *mpq_open(const char *name, int oflag, mode_t mode,
+		const struct mpq_attr *attr);
+
+/* Create the named queue NAME without opening it (-EEXIST if it exists). */
+int mpq_create(const char *name, mode_t mode, const struct mpq_attr *attr);
+
+/* Remove the named queue NAME; open handles keep working. */
+int mpq_unlink(const char *name);
+
+/*
+ * Names of the named queues, each NUL-terminated, packed into buf like
+ * listxattr(2): returns the bytes stored, or with size 0 the bytes needed;
+ * -ERANGE if size is too small.
+ */
+ssize_t mpq_list(char *buf, size_t size);
+
+/* put(item, block, timeout): 0 or -EAGAIN/-ETIMEDOUT/-EPIPE/-EMSGSIZE. */
+int mpq_put(mpq_t *q, const void *item, size_t len, bool block,
+	    double timeout);
+
+/* put_nowait(item): mpq_put(q, item, len, false, -1). */
+int mpq_put_nowait(mpq_t *q, const void *item, size_t len);
+
+/*
+ * get(block, timeout) into buf: the message length, or -EAGAIN/-ETIMEDOUT,
+ * -EPIPE (shut down and empty), -EMSGSIZE (cap too small, message kept).
+ */
+ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout);
+
+/* get_nowait(): mpq_get(q, buf, cap, false, -1). */
+ssize_t mpq_get_nowait(mpq_t *q, void *buf, size_t cap);
+
+/*
+ * get(block, timeout) into a buffer from malloc(3), stored in *item and
+ * followed by a NUL byte not counted in the returned length; the caller
+ * frees it. On failure *item is NULL.
+ */
+ssize_t mpq_get_alloc(mpq_t *q, void **item, bool block, double timeout);
+
+/*
+ * Put count messages in order, like sendmmsg(2): wait (per block/timeout)
+ * only until the first one is queued, then queue as many more as fit
+ * without waiting. Returns the number queued, or an error if none was.
+ */
+ssize_t mpq_put_many(mpq_t *q, const struct mpq_msg *msgs, size_t count,
+		     bool block, double timeout);
+
+/*
+ * Get up to count messages, like recvmmsg(2): wait only for the first,
+ * then take what is queued. msgs[i].result gets each length. Returns the
+ * number received, or an error if none was (-EPIPE at end of stream).
+ */
+ssize_t mpq_get_many(mpq_t *q, struct mpq_msg *msgs, size_t count,
+		     bool block, double timeout);
+
+/* qsize(): messages queued now (exact). */
+long mpq_qsize(mpq_t *q);
+
+/* empty(): no message is queued. */
+bool mpq_empty(mpq_t *q);
+
+/* full(): a 1-byte put would block (maxsize or maxbytes reached). */
+bool mpq_full(mpq_t *q);
+
+/* A consistent snapshot of the queue's counters (struct mpq_stat). */
+int mpq_stat(mpq_t *q, struct mpq_stat *st);
+
+/* close(): end this handle's use; later calls on it return -EBADF. */
+int mpq_close(mpq_t *q);
+
+/* join_thread(): nothing to flush; -EINVAL unless the handle is closed. */
+int mpq_join_thread(mpq_t *q);
+
+/* cancel_join_thread(): nothing is ever buffered; does nothing. */
+void mpq_cancel_join_thread(mpq_t *q);
+
+/* task_done(): -EINVAL if called more times than items were put. */
+int mpq_task_done(mpq_t *q);
+
+/* task_done() count times at once, all or nothing. */
+int mpq_task_done_many(mpq_t *q, uint64_t count);
+
+/* join(): wait until every item put has been marked done. */
+int mpq_join(mpq_t *q);
+
+/* join() with a timeout in seconds: -ETIMEDOUT when it passes. */
+int mpq_join_timeout(mpq_t *q, double timeout);
+
+/*
+ * shutdown(immediate): puts fail with -EPIPE from now on; gets drain what
+ * is queued, then fail with -EPIPE. immediate discards what is queued.
+ */
+int mpq_shutdown(mpq_t *q, bool immediate);
+
+/* The queue's file descriptor (for poll(2)), owned by the handle. */
+int mpq_fileno(mpq_t *q);
+
+/* Close the handle if still open and free it. NULL is ignored. */
+void mpq_free(mpq_t *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MPQDEV_H */

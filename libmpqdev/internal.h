@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libmpqdev internals shared by queue.c and named.c; not installed. */
+#ifndef MPQDEV_INTERNAL_H
+#define MPQDEV_INTERNAL_H
+
+#include "mpqdev.h"
+
+/* Wrap a queue descriptor in a new handle; the handle owns fd. */
+mpq_t *mpqdev_handle_new(int fd, bool joinable);
+
+/* ioctl(2) on a fresh /dev/mpq/control descriptor; 0/result or -errno. */
+int mpqdev_control_ioctl(unsigned long request, void *arg);
+
+#endif /* MPQDEV_INTERNAL_H */

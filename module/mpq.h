@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mpq internals: the queue core (queue.c) knows nothing of files, devices
+ * or user memory; main.c does the character devices and the copies.
+ */
+#ifndef _MPQ_H
+#define _MPQ_H
+
+#include <linux/fs.h>
+#include <linux/kref.h>
+#include <linux/ktime.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/mpq.h>
+
+/* One allocation per message: header and payload together. */
+struct mpq_msg {
+	struct list_head link;
+	size_t len;
+	char data[];
+};
+
+struct mpq_attr_k {
+	u64 maxsize;		/* 0: no count limit */
+	u64 msgsize_max;
+	u64 maxbytes;
+};
+
+/*
+ * A queue. @lock protects every field below it; the limits are set at
+ * creation and never change. Blocked getters, putters and joiners sleep on
+ * their own lists of struct mpq_waiter, so a put hands its message to
+ * exactly one getter and a get admits exactly the putters that now fit.
+ * @pollq only carries poll/epoll waiters and is woken only if it has any.
+ */
+struct mpq_queue {
+	struct kref ref;
+	struct mpq_attr_k attr;
+	wait_queue_head_t pollq;
+	struct fasync_struct *fasync;
+
+	spinlock_t lock;		/* protects everything below */
+	struct list_head msgs;		/* FIFO of struct mpq_msg */
+	struct list_head getters;	/* FIFO of struct mpq_waiter */
+	struct list_head putters;
+	struct list_head joiners;
+	u64 qsize;
+	u64 bytes;
+	u64 unfinished;
+	u64 total_puts;
+	u64 total_gets;
+	u64 discarded;
+	u32 nr_getters;
+	u32 nr_putters;
+	u32 nr_joiners;
+	u32 state;			/* MPQ_STATE_* */
+};
+
+struct mpq_msg *mpq_msg_alloc(size_t len);
+void mpq_msg_free(struct mpq_msg *msg);
+void mpq_msg_free_list(struct list_head *msgs);
+
+struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr);
+void mpq_queue_get_ref(struct mpq_queue *q);
+void mpq_queue_put_ref(struct mpq_queue *q);
+
+int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
+		  const ktime_t *deadline);
+int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
+		  bool nonblock, const ktime_t *deadline,
+		  struct list_head *out, size_t *needed);
+void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs);
+int mpq_queue_task_done(struct mpq_queue *q, u64 count);
+int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline);
+void mpq_queue_shutdown(struct mpq_queue *q, bool immediate);
+void mpq_queue_stat(struct mpq_queue *q, struct mpq_stat *st);
+size_t mpq_queue_head_len(struct mpq_queue *q);
+__poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
+			poll_table *pt);
+
+#endif /* _MPQ_H */

@@ -1,0 +1,2 @@
+/work/main/module/main.o
+/work/main/module/queue.o

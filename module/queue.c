@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpq queue core: a FIFO of messages with blocking, limits and task
+ * accounting. No user memory is touched here, so everything runs under
+ * one spinlock and never sleeps with it held.
+ *
+ * Waiting follows ipc/mqueue.c: a blocked task queues a struct mpq_waiter
+ * and whoever changes the queue completes the waiter under the lock, handing
+ * over a message (getters) or taking one (putters), and wakes it. A woken
+ * task therefore never races for what it was woken for, exactly one task
+ * wakes per message, and a task that gives up on a signal or timeout has
+ * been handed nothing. (wake_q is not exported to modules, so the wakeup
+ * happens under the lock, as __wake_up_common() does under its own.)
+ */
+
+#include <linux/hrtimer.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "mpq.h"
+
+/* A waiter's outcome, besides 0 (done) and -EPIPE (shut down). */
+#define MPQ_WAKE_RETRY	1	/* look at the queue again */
+
+struct mpq_waiter {
+	struct list_head link;
+	struct task_struct *task;
+	struct mpq_msg *msg;	/* getter: handed over; putter: to queue */
+	size_t cap;		/* getter: largest message it can take */
+	int result;
+	bool done;
+};
+
+struct mpq_msg *mpq_msg_alloc(size_t len)
+{
+	struct mpq_msg *msg;
+
+	/* Charged to the putter's memory cgroup, like a pipe buffer. */
+	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
+	if (msg)
+		msg->len = len;
+	return msg;
+}
+
+void mpq_msg_free(struct mpq_msg *msg)
+{
+	kvfree(msg);
+}
+
+void mpq_msg_free_list(struct list_head *msgs)
+{
+	struct mpq_msg *msg, *tmp;
+
+	list_for_each_entry_safe(msg, tmp, msgs, link)
+		mpq_msg_free(msg);
+	INIT_LIST_HEAD(msgs);
+}
+
+struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr)
+{
+	struct mpq_queue *q;
+
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return NULL;
+	kref_init(&q->ref);
+	q->attr = *attr;
+	init_waitqueue_head(&q->pollq);
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->msgs);
+	INIT_LIST_HEAD(&q->getters);
+	INIT_LIST_HEAD(&q->putters);
+	INIT_LIST_HEAD(&q->joiners);
+	return q;
+}
+
+void mpq_queue_get_ref(struct mpq_queue *q)
+{
+	kref_get(&q->ref);
+}
+
+static void mpq_queue_release(struct kref *ref)
+{
+	struct mpq_queue *q = container_of(ref, struct mpq_queue, ref);
+
+	/* No file refers to the queue any more, so nobody waits on it. */
+	mpq_msg_free_list(&q->msgs);
+	kfree(q);
+}
+
+void mpq_queue_put_ref(struct mpq_queue *q)
+{
+	kref_put(&q->ref, mpq_queue_release);
+}
+
+static bool mpq_fits(const struct mpq_queue *q, size_t len)
+{
+	if (q->attr.maxsize && q->qsize >= q->attr.maxsize)
+		return false;
+	return q->bytes + len <= q->attr.maxbytes;
+}
+
+/* The waiter only looks at @done under the lock, so plain stores do. */
+static void mpq_complete(struct mpq_waiter *w, int result)
+{
+	list_del(&w->link);
+	w->result = result;
+	w->done = true;
+	wake_up_process(w->task);
+}
+
+static void mpq_complete_all(struct list_head *waiters, int result)
+{
+	struct mpq_waiter *w, *tmp;
+
+	list_for_each_entry_safe(w, tmp, waiters, link)
+		mpq_complete(w, result);
+}
+
+static void mpq_enqueue(struct mpq_queue *q, struct mpq_msg *msg)
+{
+	list_add_tail(&msg->link, &q->msgs);
+	q->qsize++;
+	q->bytes += msg->len;
+	q->unfinished++;
+	q->total_puts++;
+}
+
+static void mpq_dequeue(struct mpq_queue *q, struct mpq_msg *msg)
+{
+	list_del(&msg->link);
+	q->qsize--;
+	q->bytes -= msg->len;
+	q->total_gets++;
+}
+
+/*
+ * Give queued messages to blocked getters, oldest first. Getters only sleep
+ * on an empty queue, so this normally hands a fresh message straight over.
+ * A getter whose buffer is too small for the head is sent back to find out
+ * (EMSGSIZE); it calls us again on its way out, so nobody is left asleep
+ * next to a message.
+ */
+static void mpq_feed_getters(struct mpq_queue *q)
+{
+	struct mpq_waiter *w;
+	struct mpq_msg *msg;
+
+	while (!list_empty(&q->getters) && !list_empty(&q->msgs)) {
+		w = list_first_entry(&q->getters, struct mpq_waiter, link);
+		msg = list_first_entry(&q->msgs, struct mpq_msg, link);
+		if (msg->len > w->cap) {
+			mpq_complete(w, MPQ_WAKE_RETRY);
+			return;
+		}
+		mpq_dequeue(q, msg);
+		w->msg = msg;
+		mpq_complete(w, 0);
+	}
+}
+
+/* Queue the messages of blocked putters, oldest first, while they fit. */
+static bool mpq_admit_putters(struct mpq_queue *q)
+{
+	struct mpq_waiter *w;
+	bool admitted = false;
+
+	while (!list_empty(&q->putters)) {
+		w = list_first_entry(&q->putters, struct mpq_waiter, link);
+		if (!mpq_fits(q, w->msg->len))
+			break;
+		mpq_enqueue(q, w->msg);
+		mpq_complete(w, 0);
+		admitted = true;
+	}
+	mpq_feed_getters(q);
+	return admitted;
+}
+
+/*
+ * Sleep until @w is completed, a signal arrives or @deadline (absolute,
+ * CLOCK_MONOTONIC) passes. Called and returns with q->lock held. A waiter
+ * completed before it saw the signal or the timeout takes its result: what
+ * it was handed must not be lost.
+ */
+static int mpq_sleep(struct mpq_queue *q, struct mpq_waiter *w,
+		     const ktime_t *deadline)
+	__must_hold(&q->lock)
+{
+	ktime_t expires;
+	int timer;
+
+	w->task = current;
+	w->done = false;
+	for (;;) {
+		__set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock(&q->lock);
+		if (deadline)
+			expires = *deadline;
+		timer = schedule_hrtimeout_range_clock(deadline ? &expires : NULL,
+						       current->timer_slack_ns,
+						       HRTIMER_MODE_ABS,
+						       CLOCK_MONOTONIC);
+		spin_lock(&q->lock);
+		if (w->done)
+			return w->result;
+		if (signal_pending(current)) {
+			list_del(&w->link);
+			return -ERESTARTSYS;
+		}
+		if (!timer) {
+			list_del(&w->link);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+static void mpq_notify(struct mpq_queue *q, __poll_t events)
+{
+	if (wq_has_sleeper(&q->pollq))
+		wake_up_interruptible_poll(&q->pollq, events);
+	if (events & EPOLLIN)
+		kill_fasync(&q->fasync, SIGIO, POLL_IN);
+}
+
+/*
+ * Put the messages on @msgs in order. Only the first may wait (unless
+ * @nonblock); the rest go in while they fit without waiting. Queued
+ * messages leave @msgs; the caller frees what is left. Returns how many
+ * were queued, or an error if none was.
+ */
+int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
+		  const ktime_t *deadline)
+{
+	struct mpq_waiter w;
+	struct mpq_msg *msg;
+	bool admitted = false;
+	int ret, n = 0;
+
+	msg = list_first_entry(msgs, struct mpq_msg, link);
+	list_del(&msg->link);
+
+	spin_lock(&q->lock);
+	if (q->state != MPQ_STATE_OPEN) {
+		ret = -EPIPE;
+	} else if (list_empty(&q->putters) && mpq_fits(q, msg->len)) {
+		mpq_enqueue(q, msg);
+		ret = 0;
+	} else if (nonblock) {
+		ret = -EAGAIN;
+	} else {
+		/* FIFO among putters: a small put never overtakes a big one. */
+		w.msg = msg;
+		list_add_tail(&w.link, &q->putters);
+		q->nr_putters++;
+		ret = mpq_sleep(q, &w, deadline);
+		q->nr_putters--;
+		/* Leaving from the head may let the next putters in. */
+		if (ret < 0 && ret != -EPIPE)
+			admitted = mpq_admit_putters(q);
+	}
+	if (ret) {
+		list_add(&msg->link, msgs);
+		goto out;
+	}
+	n = 1;
+	while (!list_empty(msgs) && q->state == MPQ_STATE_OPEN &&
+	       list_empty(&q->putters)) {
+		msg = list_first_entry(msgs, struct mpq_msg, link);
+		if (!mpq_fits(q, msg->len))
+			break;
+		list_del(&msg->link);
+		mpq_enqueue(q, msg);
+		n++;
+	}
+	mpq_feed_getters(q);
+out:
+	spin_unlock(&q->lock);
+	if (n || admitted)
+		mpq_notify(q, EPOLLIN | EPOLLRDNORM);
+	return n ? n : ret;
+}
+
+/*
+ * Take up to @n messages, the i-th no longer than @caps[i], onto @out. Only
+ * the first may wait (unless @nonblock). Returns how many were taken, 0 at
+ * end of stream (shut down and empty), or an error if none was; -EMSGSIZE
+ * leaves the head in place and stores its length in @needed.
+ */
+int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
+		  bool nonblock, const ktime_t *deadline,
+		  struct list_head *out, size_t *needed)
+{
+	__poll_t events = EPOLLOUT | EPOLLWRNORM;
+	struct mpq_waiter w;
+	struct mpq_msg *msg;
+	unsigned int got = 0;
+	int ret = 0;
+
+	spin_lock(&q->lock);
+	while (got < n) {
+		msg = list_first_entry_or_null(&q->msgs, struct mpq_msg, link);
+		if (msg) {
+			if (msg->len > caps[got]) {
+				if (!got) {
+					*needed = msg->len;
+					ret = -EMSGSIZE;
+					/* Someone else may take it. */
+					mpq_feed_getters(q);
+				}
+				break;
+			}
+			mpq_dequeue(q, msg);
+			list_add_tail(&msg->link, out);
+			got++;
+			continue;
+		}
+		if (got || q->state != MPQ_STATE_OPEN) {
+			ret = 0;
+			break;
+		}
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		w.cap = caps[0];
+		w.msg = NULL;
+		list_add_tail(&w.link, &q->getters);
+		q->nr_getters++;
+		ret = mpq_sleep(q, &w, deadline);
+		q->nr_getters--;
+		if (ret == MPQ_WAKE_RETRY)
+			continue;
+		if (ret)
+			break;
+		list_add_tail(&w.msg->link, out);
+		got++;
+	}
+	/* The room made may let blocked putters in: they are news too. */
+	if (got && mpq_admit_putters(q))
+		events |= EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&q->lock);
+	if (got)
+		mpq_notify(q, events);
+	return got ? got : ret;
+}
+
+/*
+ * Put messages taken by mpq_queue_get() back at the head, in order, when
+ * they could not be delivered (a failed copy to the reader). This may leave
+ * the queue one batch over maxsize until the next get; nothing is lost.
+ */
+void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
+{
+	struct mpq_msg *msg;
+
+	spin_lock(&q->lock);
+	list_for_each_entry(msg, msgs, link) {
+		q->qsize++;
+		q->bytes += msg->len;
+		q->total_gets--;
+	}
+	list_splice_init(msgs, &q->msgs);
+	if (q->state == MPQ_STATE_IMMEDIATE) {
+		/* Shut down while we held them: they go the way of the rest. */
+		q->discarded += q->qsize;
+		q->unfinished -= q->qsize;
+		q->qsize = 0;
+		q->bytes = 0;
+		list_splice_init(&q->msgs, msgs);
+		if (!q->unfinished)
+			mpq_complete_all(&q->joiners, 0);
+	}
+	mpq_feed_getters(q);
+	spin_unlock(&q->lock);
+	mpq_msg_free_list(msgs);
+	mpq_notify(q, EPOLLIN | EPOLLRDNORM);
+}
+
+int mpq_queue_task_done(struct mpq_queue *q, u64 count)
+{
+	bool idle;
+
+	spin_lock(&q->lock);
+	if (!count || count > q->unfinished) {
+		spin_unlock(&q->lock);
+		return -EINVAL;
+	}
+	q->unfinished -= count;
+	idle = !q->unfinished;
+	if (idle)
+		mpq_complete_all(&q->joiners, 0);
+	spin_unlock(&q->lock);
+	if (idle)
+		mpq_notify(q, EPOLLPRI);
+	return 0;
+}
+
+int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline)
+{
+	struct mpq_waiter w;
+	int ret = 0;
+
+	spin_lock(&q->lock);
+	if (q->unfinished) {
+		list_add_tail(&w.link, &q->joiners);
+		q->nr_joiners++;
+		ret = mpq_sleep(q, &w, deadline);
+		q->nr_joiners--;
+	}
+	spin_unlock(&q->lock);
+	return ret;
+}
+
+/*
+ * Shut the queue down for good. Blocked putters fail with EPIPE, blocked
+ * getters look again and find end of stream; @immediate also discards what
+ * is queued, which counts as done for join().
+ */
+void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
+{
+	LIST_HEAD(dead);
+
+	spin_lock(&q->lock);
+	if (immediate) {
+		list_splice_init(&q->msgs, &dead);
+		q->discarded += q->qsize;
+		q->unfinished -= q->qsize;
+		q->qsize = 0;
+		q->bytes = 0;
+		q->state = MPQ_STATE_IMMEDIATE;
+	} else if (q->state == MPQ_STATE_OPEN) {
+		q->state = MPQ_STATE_SHUTDOWN;
+	}
+	mpq_complete_all(&q->putters, -EPIPE);
+	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY);
+	if (!q->unfinished)
+		mpq_complete_all(&q->joiners, 0);
+	spin_unlock(&q->lock);
+	mpq_msg_free_list(&dead);
+	mpq_notify(q, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
+}
+
+void mpq_queue_stat(struct mpq_queue *q, struct mpq_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->maxsize = q->attr.maxsize;
+	st->msgsize_max = q->attr.msgsize_max;
+	st->maxbytes = q->attr.maxbytes;
+	spin_lock(&q->lock);
+	st->qsize = q->qsize;
+	st->bytes = q->bytes;
+	st->unfinished = q->unfinished;
+	st->total_puts = q->total_puts;
+	st->total_gets = q->total_gets;
+	st->discarded = q->discarded;
+	st->state = q->state;
+	st->getters = q->nr_getters;
+	st->putters = q->nr_putters;
+	st->joiners = q->nr_joiners;
+	spin_unlock(&q->lock);
+}
+
+size_t mpq_queue_head_len(struct mpq_queue *q)
+{
+	struct mpq_msg *msg;
+	size_t len;
+
+	spin_lock(&q->lock);
+	msg = list_first_entry_or_null(&q->msgs, struct mpq_msg, link);
+	len = msg ? msg->len : 0;
+	spin_unlock(&q->lock);
+	return len;
+}
+
+__poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
+			poll_table *pt)
+{
+	__poll_t mask = 0;
+
+	poll_wait(file, &q->pollq, pt);
+	spin_lock(&q->lock);
+	if (q->qsize || q->state != MPQ_STATE_OPEN)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	/* After shutdown a put fails at once, so it would not block. */
+	if (q->state != MPQ_STATE_OPEN ||
+	    (list_empty(&q->putters) && mpq_fits(q, 1)))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	if (q->state != MPQ_STATE_OPEN)
+		mask |= EPOLLHUP;
+	if (!q->unfinished)
+		mask |= EPOLLPRI;
+	spin_unlock(&q->lock);
+	return mask;
+}
