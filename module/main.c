@@ -113,23 +113,25 @@ static struct mpq_named *to_named(struct device *dev)
 
 /* ---- sysfs: /sys/class/mpq/NAME/ ---- */
 
-static ssize_t mpq_stat_show(struct device *dev, char *buf, size_t offset)
+/* Each attribute is a u64 of struct mpq_stat, found by its offset. */
+static ssize_t mpq_stat_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
 {
+	struct dev_ext_attribute *ea = container_of(attr, struct dev_ext_attribute,
+						    attr);
 	struct mpq_stat st;
 	u64 v;
 
 	mpq_queue_stat(to_named(dev)->q, &st);
-	memcpy(&v, (char *)&st + offset, sizeof(v));
+	memcpy(&v, (char *)&st + (uintptr_t)ea->var, sizeof(v));
 	return sysfs_emit(buf, "%llu\n", (unsigned long long)v);
 }
 
 #define MPQ_STAT_ATTR(field)						\
-static ssize_t field##_show(struct device *dev,				\
-			    struct device_attribute *attr, char *buf)	\
-{									\
-	return mpq_stat_show(dev, buf, offsetof(struct mpq_stat, field));	\
-}									\
-static DEVICE_ATTR_RO(field)
+static struct dev_ext_attribute mpq_attr_##field = {			\
+	__ATTR(field, 0444, mpq_stat_show, NULL),			\
+	(void *)offsetof(struct mpq_stat, field)			\
+}
 
 MPQ_STAT_ATTR(qsize);
 MPQ_STAT_ATTR(bytes);
@@ -149,12 +151,12 @@ static ssize_t shutdown_show(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RO(shutdown);
 
 static struct attribute *mpq_queue_attrs[] = {
-	&dev_attr_qsize.attr,
-	&dev_attr_bytes.attr,
-	&dev_attr_unfinished.attr,
-	&dev_attr_maxsize.attr,
-	&dev_attr_msgsize_max.attr,
-	&dev_attr_maxbytes.attr,
+	&mpq_attr_qsize.attr.attr,
+	&mpq_attr_bytes.attr.attr,
+	&mpq_attr_unfinished.attr.attr,
+	&mpq_attr_maxsize.attr.attr,
+	&mpq_attr_msgsize_max.attr.attr,
+	&mpq_attr_maxbytes.attr.attr,
 	&dev_attr_shutdown.attr,
 	NULL,
 };

@@ -1,1 +1,0 @@
-cmd_/work/main/module/modules.order := {   echo /work/main/module/mpq.ko; :; } > /work/main/module/modules.order

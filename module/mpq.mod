@@ -1,2 +1,0 @@
-/work/main/module/main.o
-/work/main/module/queue.o
