@@ -129,8 +129,11 @@ static ssize_t mpq_stat_show(struct device *dev, struct device_attribute *attr,
 
 #define MPQ_STAT_ATTR(field)						\
 static struct dev_ext_attribute mpq_attr_##field = {			\
-	__ATTR(field, 0444, mpq_stat_show, NULL),			\
-	(void *)offsetof(struct mpq_stat, field)			\
+	.attr = {							\
+		.attr = { .name = __stringify(field), .mode = 0444 },	\
+		.show = mpq_stat_show,					\
+	},								\
+	.var = (void *)offsetof(struct mpq_stat, field),		\
 }
 
 MPQ_STAT_ATTR(qsize);
