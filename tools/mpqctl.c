@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpqctl: create, inspect and use named mpq queues from the shell.
+ *
+ * Exit status: 0 done; 1 error (message on stderr); 2 usage; 3 empty,
+ * full or timed out; 4 shut down. See mpqctl(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mpqdev.h>
+
+enum {
+	EX_DONE = 0,
+	EX_ERROR = 1,
+	EX_USAGE = 2,
+	EX_WOULDBLOCK = 3,	/* empty, full or timed out */
+	EX_SHUTDOWN = 4,
+};
+
+/* Lines of stdin read before `put` queues them, at most. */
+#define PUT_BATCH	256
+
+struct cmd {
+	const char *name;
+	int (*run)(const struct cmd *cmd, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* How put/get/join may wait: --nowait, --timeout SECONDS, or forever. */
+struct wait_opts {
+	bool block;
+	double timeout;
+	bool have_timeout;
+};
+
+static void usage_line(FILE *f, const struct cmd *cmd)
+{
+	fprintf(f, "usage: mpqctl %s %s\n", cmd->name, cmd->args);
+}
+
+static int usage_error(const struct cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int usage_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mpqctl %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage_line(stderr, cmd);
+	fprintf(stderr, "Try 'mpqctl %s --help'.\n", cmd->name);
+	return EX_USAGE;
+}
+
+static int help(const struct cmd *cmd)
+{
+	usage_line(stdout, cmd);
+	fputs(cmd->help, stdout);
+	return fflush(stdout) ? EX_ERROR : EX_DONE;
+}
+
+/*
+ * Report a failed operation on queue NAME and pick the exit status.
+ * EAGAIN means "empty" for getters and "full" for putters.
+ */
+static int fail(const struct cmd *cmd, const char *name, int err,
+		const char *eagain)
+{
+	const char *what;
+	int status = EX_ERROR;
+
+	switch (err) {
+	case EAGAIN:
+		what = eagain ? eagain : "would block";
+		status = EX_WOULDBLOCK;
+		break;
+	case ETIMEDOUT:
+		what = "timed out";
+		status = EX_WOULDBLOCK;
+		break;
+	case EPIPE:
+		what = "queue is shut down";
+		status = EX_SHUTDOWN;
+		break;
+	case ENOENT:
+		what = access(MPQ_CONTROL_PATH, F_OK) ?
+		       "no " MPQ_CONTROL_PATH " (is the mpq module loaded?)" :
+		       "no such queue";
+		break;
+	case EEXIST:
+		what = "queue already exists";
+		break;
+	case ENOSPC:
+		what = "too many queues for this user";
+		break;
+	case EMSGSIZE:
+		what = "message larger than the queue's msgsize_max";
+		break;
+	default:
+		what = strerror(err);
+	}
+	if (name)
+		fprintf(stderr, "mpqctl %s: %s: %s\n", cmd->name, name, what);
+	else
+		fprintf(stderr, "mpqctl %s: %s\n", cmd->name, what);
+	return status;
+}
+
+/* A non-negative decimal integer, no sign, no junk. */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* A byte count with an optional binary suffix: 512, 64K, 1M, 1G. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	switch (*end) {
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case '\0':
+		break;
+	default:
+		return false;
+	}
+	if (shift && *++end)
+		return false;
+	if (v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_mode(const char *s, mode_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '7')
+		return false;
+	v = strtoul(s, &end, 8);
+	if (*end || v > 0777)
+		return false;
+	*out = (mode_t)v;
+	return true;
+}
+
+/*
+ * Complain about the option getopt_long() just rejected: ':' (every
+ * optstring starts with ':') is a missing argument, '?' an unknown one or
+ * an argument given to a --flag.
+ */
+static int bad_option(const struct cmd *cmd, int c, char **argv)
+{
+	if (c == ':')
+		return usage_error(cmd, "option requires an argument: %s",
+				   argv[optind - 1]);
+	if (optopt && strncmp(argv[optind - 1], "--", 2))
+		return usage_error(cmd, "invalid option: -%c", optopt);
+	return usage_error(cmd, "invalid option: %s", argv[optind - 1]);
+}
+
+/* Exactly one NAME operand after the options. */
+static int one_name(const struct cmd *cmd, int argc, char **argv,
+		    const char **name)
+{
+	if (optind >= argc)
+		return usage_error(cmd, "missing queue NAME");
+	if (argc - optind > 1)
+		return usage_error(cmd, "unexpected argument: %s",
+				   argv[optind + 1]);
+	*name = argv[optind];
+	return EX_DONE;
+}
+
+/*
+ * Open a queue for access mode acc. Commands that only need some access
+ * (stat, join) pass O_RDONLY with fallback set and get O_WRONLY when the
+ * node grants only that.
+ */
+static mpq_t *open_queue(const struct cmd *cmd, const char *name, int acc,
+			 bool fallback, int *status)
+{
+	mpq_t *q = mpq_open(name, acc | O_CLOEXEC, 0, NULL);
+
+	if (!q && errno == EACCES && fallback)
+		q = mpq_open(name, O_WRONLY | O_CLOEXEC, 0, NULL);
+	if (!q)
+		*status = fail(cmd, name, errno, NULL);
+	return q;
+}
+
+static int close_queue(const struct cmd *cmd, const char *name, mpq_t *q,
+		       int status)
+{
+	int ret = mpq_close(q);
+
+	mpq_free(q);
+	if (ret && status == EX_DONE)
+		return fail(cmd, name, -ret, NULL);
+	return status;
+}
+
+static const struct option help_only[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse a command that takes only --help and NAME. */
+static int simple_args(const struct cmd *cmd, int argc, char **argv,
+		       const char **name)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
+		if (c == 'h')
+			return -1;
+		return bad_option(cmd, c, argv);
+	}
+	return one_name(cmd, argc, argv, name);
+}
+
+/* --nowait and --timeout, shared by put, get and join. */
+static int wait_option(const struct cmd *cmd, int c, struct wait_opts *w)
+{
+	if (c == 'N') {
+		w->block = false;
+	} else {
+		if (!parse_seconds(optarg, &w->timeout))
+			return usage_error(cmd, "invalid --timeout: %s", optarg);
+		w->have_timeout = true;
+	}
+	if (!w->block && w->have_timeout)
+		return usage_error(cmd, "--nowait and --timeout exclude each other");
+	return EX_DONE;
+}
+
+static int cmd_create(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "maxsize", required_argument, NULL, 's' },
+		{ "msgsize", required_argument, NULL, 'm' },
+		{ "maxbytes", required_argument, NULL, 'b' },
+		{ "mode", required_argument, NULL, 'M' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mpq_attr attr = { 0 };
+	const char *name;
+	mode_t mode = 0;
+	uint64_t v;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!parse_u64(optarg, &v) || v > LONG_MAX)
+				return usage_error(cmd, "invalid --maxsize: %s",
+						   optarg);
+			attr.maxsize = (long)v;
+			break;
+		case 'm':
+			if (!parse_size(optarg, &v) || v > SIZE_MAX)
+				return usage_error(cmd, "invalid --msgsize: %s",
+						   optarg);
+			attr.msgsize_max = (size_t)v;
+			break;
+		case 'b':
+			if (!parse_size(optarg, &v) || v > SIZE_MAX)
+				return usage_error(cmd, "invalid --maxbytes: %s",
+						   optarg);
+			attr.maxbytes = (size_t)v;
+			break;
+		case 'M':
+			if (!parse_mode(optarg, &mode))
+				return usage_error(cmd, "invalid --mode: %s",
+						   optarg);
+			break;
+		case 'h':
+			return help(cmd);
+		default:
+			return bad_option(cmd, c, argv);
+		}
+	}
+	ret = one_name(cmd, argc, argv, &name);
+	if (ret)
+		return ret;
+	ret = mpq_create(name, mode, &attr);
+	if (ret == -EINVAL) {
+		fprintf(stderr, "mpqctl %s: %s: invalid name or attributes\n"
+			"  NAME: 1 to 64 of [A-Za-z0-9._-], not starting with '.', not 'control'\n"
+			"  --msgsize: at most --maxbytes and the module's msgsize_limit\n"
+			"  --maxbytes: at most the module's maxbytes_limit\n",
+			cmd->name, name);
+		return EX_ERROR;
+	}
+	return ret ? fail(cmd, name, -ret, NULL) : EX_DONE;
+}
+
+static int cmd_remove(const struct cmd *cmd, int argc, char **argv)
+{
+	const char *name;
+	int ret;
+
+	ret = simple_args(cmd, argc, argv, &name);
+	if (ret < 0)
+		return help(cmd);
+	if (ret)
+		return ret;
+	ret = mpq_unlink(name);
+	return ret ? fail(cmd, name, -ret, NULL) : EX_DONE;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_list(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *buf = NULL, *p, **names = NULL;
+	size_t n = 0, i;
+	bool json = false;
+	ssize_t size;
+	int c, status = EX_DONE;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			return help(cmd);
+		else
+			return bad_option(cmd, c, argv);
+	}
+	if (optind < argc)
+		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
+
+	/* Queues come and go between the two calls: retry on ERANGE. */
+	do {
+		size = mpq_list(NULL, 0);
+		if (size < 0)
+			return fail(cmd, NULL, (int)-size, NULL);
+		free(buf);
+		buf = malloc((size_t)size + 1);
+		if (!buf)
+			return fail(cmd, NULL, ENOMEM, NULL);
+		if (size)
+			size = mpq_list(buf, (size_t)size);
+	} while (size == -ERANGE);
+	if (size < 0) {
+		free(buf);
+		return fail(cmd, NULL, (int)-size, NULL);
+	}
+
+	for (p = buf; p < buf + size; p += strlen(p) + 1)
+		n++;
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (!names) {
+		free(buf);
+		return fail(cmd, NULL, ENOMEM, NULL);
+	}
+	for (i = 0, p = buf; i < n; p += strlen(p) + 1)
+		names[i++] = p;
+	qsort(names, n, sizeof(*names), compare_names);
+
+	/* Names are [A-Za-z0-9._-]: nothing in them needs JSON escaping. */
+	if (json)
+		fputc('[', stdout);
+	for (i = 0; i < n; i++) {
+		if (json)
+			printf("%s{\"name\": \"%s\"}", i ? ", " : "", names[i]);
+		else
+			printf("%s\n", names[i]);
+	}
+	if (json)
+		fputs("]\n", stdout);
+	if (fflush(stdout))
+		status = fail(cmd, NULL, errno, NULL);
+	free(names);
+	free(buf);
+	return status;
+}
+
+static const char *state_name(__u32 state)
+{
+	switch (state) {
+	case MPQ_STATE_OPEN:
+		return "open";
+	case MPQ_STATE_SHUTDOWN:
+		return "shutdown";
+	case MPQ_STATE_IMMEDIATE:
+		return "shutdown-immediate";
+	}
+	return "unknown";
+}
+
+static void print_stat(const char *name, const struct mpq_stat *st,
+		       bool json)
+{
+	const struct {
+		const char *key;
+		unsigned long long val;
+	} fields[] = {
+		{ "qsize", st->qsize },
+		{ "bytes", st->bytes },
+		{ "unfinished", st->unfinished },
+		{ "maxsize", st->maxsize },
+		{ "msgsize_max", st->msgsize_max },
+		{ "maxbytes", st->maxbytes },
+		{ "getters", st->getters },
+		{ "putters", st->putters },
+		{ "joiners", st->joiners },
+		{ "total_puts", st->total_puts },
+		{ "total_gets", st->total_gets },
+	};
+	size_t i;
+
+	if (json) {
+		printf("{\"name\": \"%s\", \"state\": \"%s\"", name,
+		       state_name(st->state));
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			printf(", \"%s\": %llu", fields[i].key, fields[i].val);
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("%-13s%s\n%-13s%s\n", "name:", name, "state:",
+	       state_name(st->state));
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		printf("%s:%*s%llu\n", fields[i].key,
+		       (int)(12 - strlen(fields[i].key)), "", fields[i].val);
+}
+
+static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mpq_stat st;
+	const char *name;
+	bool json = false;
+	int c, ret, status = EX_DONE;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			return help(cmd);
+		else
+			return bad_option(cmd, c, argv);
+	}
+	ret = one_name(cmd, argc, argv, &name);
+	if (ret)
+		return ret;
+	q = open_queue(cmd, name, O_RDONLY, true, &status);
+	if (!q)
+		return status;
+	ret = mpq_stat(q, &st);
+	if (ret)
+		return close_queue(cmd, name, q, fail(cmd, name, -ret, NULL));
+
+	/* mpq_open() accepts "/NAME"; print the name as the kernel has it. */
+	print_stat(name[0] == '/' ? name + 1 : name, &st, json);
+	if (fflush(stdout))
+		status = fail(cmd, NULL, errno, NULL);
+	return close_queue(cmd, name, q, status);
+}
+
+/* Queue every message of msgs[0..count), waiting as w says. */
+static int put_all(const struct cmd *cmd, const char *name, mpq_t *q,
+		   const struct mpq_msg *msgs, size_t count,
+		   const struct wait_opts *w, unsigned long long *total)
+{
+	size_t done = 0;
+	ssize_t n;
+	int status;
+
+	while (done < count) {
+		n = mpq_put_many(q, msgs + done, count - done, w->block,
+				 w->have_timeout ? w->timeout : -1);
+		if (n < 0) {
+			status = fail(cmd, name, (int)-n, "queue is full");
+			if (*total)
+				fprintf(stderr, "mpqctl %s: %s: %llu message%s put before that\n",
+					cmd->name, name, *total,
+					*total == 1 ? " was" : "s were");
+			return status;
+		}
+		done += (size_t)n;
+		*total += (unsigned long long)n;
+	}
+	return EX_DONE;
+}
+
+/*
+ * One message per line of stdin, without the newline; empty lines are
+ * skipped (a message has at least one byte). Whatever one read(2) brings
+ * is queued as a batch, so lines typed at a terminal go out at once and a
+ * pipe is moved PUT_BATCH messages per call.
+ */
+static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
+		     const struct wait_opts *w)
+{
+	struct mpq_msg msgs[PUT_BATCH];
+	unsigned long long total = 0;
+	size_t cap = 65536, len = 0, start, count;
+	char *buf = malloc(cap), *p, *nl;
+	int status = EX_DONE;
+	bool eof = false;
+	ssize_t r;
+
+	if (!buf)
+		return fail(cmd, NULL, ENOMEM, NULL);
+	while (!eof && status == EX_DONE) {
+		if (len == cap) {
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				status = fail(cmd, NULL, ENOMEM, NULL);
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		r = read(STDIN_FILENO, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "mpqctl %s: reading stdin: %s\n",
+				cmd->name, strerror(errno));
+			status = EX_ERROR;
+			break;
+		}
+		eof = r == 0;
+		len += (size_t)r;
+		start = 0;
+		count = 0;
+		while (start < len && status == EX_DONE) {
+			nl = memchr(buf + start, '\n', len - start);
+			if (!nl && !eof)
+				break;
+			p = nl ? nl : buf + len;
+			if (p > buf + start) {
+				msgs[count].buf = buf + start;
+				msgs[count].len = (size_t)(p - (buf + start));
+				count++;
+			}
+			start = (size_t)(p - buf) + (nl ? 1 : 0);
+			if (count == PUT_BATCH) {
+				status = put_all(cmd, name, q, msgs, count, w,
+						 &total);
+				count = 0;
+			}
+		}
+		if (count && status == EX_DONE)
+			status = put_all(cmd, name, q, msgs, count, w, &total);
+		memmove(buf, buf + start, len - start);
+		len -= start;
+	}
+	free(buf);
+	return status;
+}
+
+static int cmd_put(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "nowait", no_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wait_opts w = { .block = true };
+	unsigned long long total = 0;
+	struct mpq_msg *msgs;
+	const char *name;
+	int c, i, n, status = EX_DONE;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'N' || c == 'T') {
+			status = wait_option(cmd, c, &w);
+			if (status)
+				return status;
+		} else if (c == 'h') {
+			return help(cmd);
+		} else {
+			return bad_option(cmd, c, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error(cmd, "missing queue NAME");
+	name = argv[optind++];
+	n = argc - optind;
+	for (i = optind; i < argc; i++)
+		if (!argv[i][0])
+			return usage_error(cmd, "empty MESSAGE (a message has at least one byte)");
+
+	q = open_queue(cmd, name, O_WRONLY, false, &status);
+	if (!q)
+		return status;
+	if (n == 0)
+		return close_queue(cmd, name, q, put_stdin(cmd, name, q, &w));
+
+	msgs = calloc((size_t)n, sizeof(*msgs));
+	if (!msgs)
+		return close_queue(cmd, name, q, fail(cmd, NULL, ENOMEM, NULL));
+	for (i = 0; i < n; i++) {
+		msgs[i].buf = argv[optind + i];
+		msgs[i].len = strlen(argv[optind + i]);
+	}
+	status = put_all(cmd, name, q, msgs, (size_t)n, &w, &total);
+	free(msgs);
+	return close_queue(cmd, name, q, status);
+}
+
+static int cmd_get(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "nowait", no_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wait_opts w = { .block = true };
+	uint64_t count = 1, got;
+	const char *name;
+	int c, status = EX_DONE;
+	void *item;
+	ssize_t len;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":hn:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (!parse_u64(optarg, &count))
+				return usage_error(cmd, "invalid COUNT: %s",
+						   optarg);
+			break;
+		case 'N':
+		case 'T':
+			status = wait_option(cmd, c, &w);
+			if (status)
+				return status;
+			break;
+		case 'h':
+			return help(cmd);
+		default:
+			return bad_option(cmd, c, argv);
+		}
+	}
+	status = one_name(cmd, argc, argv, &name);
+	if (status)
+		return status;
+	q = open_queue(cmd, name, O_RDONLY, false, &status);
+	if (!q)
+		return status;
+
+	/* COUNT 0: until the stream ends, which is then success. */
+	for (got = 0; count == 0 || got < count; got++) {
+		len = mpq_get_alloc(q, &item, w.block,
+				    w.have_timeout ? w.timeout : -1);
+		if (len == -EPIPE && count == 0)
+			break;
+		if (len < 0) {
+			status = fail(cmd, name, (int)-len, "queue is empty");
+			break;
+		}
+		fwrite(item, 1, (size_t)len, stdout);
+		putchar('\n');
+		free(item);
+		/* The message has left the queue: hand it on right away. */
+		if (fflush(stdout)) {
+			fprintf(stderr, "mpqctl %s: writing stdout: %s\n",
+				cmd->name, strerror(errno));
+			status = EX_ERROR;
+			break;
+		}
+	}
+	return close_queue(cmd, name, q, status);
+}
+
+static int cmd_task_done(const struct cmd *cmd, int argc, char **argv)
+{
+	const char *name;
+	uint64_t count = 1;
+	int c, ret, status = EX_DONE;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
+		if (c == 'h')
+			return help(cmd);
+		return bad_option(cmd, c, argv);
+	}
+	if (optind >= argc)
+		return usage_error(cmd, "missing queue NAME");
+	name = argv[optind++];
+	if (optind < argc) {
+		if (!parse_u64(argv[optind], &count) || count == 0)
+			return usage_error(cmd, "invalid COUNT: %s",
+					   argv[optind]);
+		if (++optind < argc)
+			return usage_error(cmd, "unexpected argument: %s",
+					   argv[optind]);
+	}
+	q = open_queue(cmd, name, O_RDONLY, false, &status);
+	if (!q)
+		return status;
+	ret = mpq_task_done_many(q, count);
+	if (ret == -EINVAL) {
+		fprintf(stderr, "mpqctl %s: %s: task-done called more times than items were put\n",
+			cmd->name, name);
+		status = EX_ERROR;
+	} else if (ret) {
+		status = fail(cmd, name, -ret, NULL);
+	}
+	return close_queue(cmd, name, q, status);
+}
+
+static int cmd_join(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct wait_opts w = { .block = true };
+	const char *name;
+	int c, ret, status = EX_DONE;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'T') {
+			status = wait_option(cmd, c, &w);
+			if (status)
+				return status;
+		} else if (c == 'h') {
+			return help(cmd);
+		} else {
+			return bad_option(cmd, c, argv);
+		}
+	}
+	status = one_name(cmd, argc, argv, &name);
+	if (status)
+		return status;
+	q = open_queue(cmd, name, O_RDONLY, true, &status);
+	if (!q)
+		return status;
+	ret = mpq_join_timeout(q, w.have_timeout ? w.timeout : -1);
+	if (ret)
+		status = fail(cmd, name, -ret, NULL);
+	return close_queue(cmd, name, q, status);
+}
+
+static int cmd_shutdown(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "immediate", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool immediate = false;
+	const char *name;
+	int c, ret, status = EX_DONE;
+	mpq_t *q;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'i')
+			immediate = true;
+		else if (c == 'h')
+			return help(cmd);
+		else
+			return bad_option(cmd, c, argv);
+	}
+	status = one_name(cmd, argc, argv, &name);
+	if (status)
+		return status;
+	q = open_queue(cmd, name, O_WRONLY, false, &status);
+	if (!q)
+		return status;
+	ret = mpq_shutdown(q, immediate);
+	if (ret)
+		status = fail(cmd, name, -ret, NULL);
+	return close_queue(cmd, name, q, status);
+}
+
+static const struct cmd cmds[] = {
+	{ "create", cmd_create,
+	  "NAME [--maxsize N] [--msgsize BYTES] [--maxbytes BYTES] [--mode OCTAL]",
+	  "Create the named queue /dev/mpq/NAME, owned by you.\n"
+	  "  --maxsize N        hold at most N messages (default 0: no limit)\n"
+	  "  --msgsize BYTES    largest message (default 1M)\n"
+	  "  --maxbytes BYTES   most payload bytes held (default 64M)\n"
+	  "  --mode OCTAL       permissions of /dev/mpq/NAME (default 0600)\n"
+	  "BYTES take a K, M or G suffix (powers of 1024).\n" },
+	{ "remove", cmd_remove, "NAME",
+	  "Remove the named queue; descriptors already open keep working.\n" },
+	{ "list", cmd_list, "[--json]",
+	  "Print the names of all named queues, one per line, sorted.\n"
+	  "  --json   a JSON array of {\"name\": NAME} objects\n" },
+	{ "stat", cmd_stat, "NAME [--json]",
+	  "Print a consistent snapshot of the queue's state and counters.\n"
+	  "  --json   one JSON object\n" },
+	{ "put", cmd_put, "NAME [--nowait | --timeout SECONDS] [MESSAGE...]",
+	  "Put each MESSAGE, in order. Without MESSAGE, put one message per\n"
+	  "line of standard input (newline removed, empty lines skipped).\n"
+	  "  --nowait           fail with status 3 if the queue is full\n"
+	  "  --timeout SECONDS  wait at most SECONDS for room, per message\n" },
+	{ "get", cmd_get, "NAME [-n COUNT] [--nowait | --timeout SECONDS]",
+	  "Get messages and print each followed by a newline.\n"
+	  "  -n, --count COUNT  get COUNT messages (default 1); 0: until the\n"
+	  "                     queue is shut down and drained\n"
+	  "  --nowait           fail with status 3 if the queue is empty\n"
+	  "  --timeout SECONDS  wait at most SECONDS, per message\n" },
+	{ "task-done", cmd_task_done, "NAME [COUNT]",
+	  "Mark COUNT (default 1) gotten messages as processed.\n" },
+	{ "join", cmd_join, "NAME [--timeout SECONDS]",
+	  "Wait until every message put has been marked done.\n"
+	  "  --timeout SECONDS  give up after SECONDS with status 3\n" },
+	{ "shutdown", cmd_shutdown, "NAME [--immediate]",
+	  "Shut the queue down: puts fail from now on, gets drain it and then\n"
+	  "end. Blocked putters and getters wake up.\n"
+	  "  --immediate        also discard the queued messages\n" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: mpqctl COMMAND [ARGS]\n"
+	      "       mpqctl COMMAND --help\n\nCommands:\n", f);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].args);
+	fputs("\nExit status: 0 done, 1 error, 2 usage, 3 empty, full or timed out,\n"
+	      "4 shut down. See mpqctl(8).\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		if (argc > 2)
+			for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+				if (!strcmp(argv[2], cmds[i].name))
+					return help(&cmds[i]);
+		usage(stdout);
+		return fflush(stdout) ? EX_ERROR : EX_DONE;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("mpqctl (libmpqdev) %d.%d\n", MPQDEV_VERSION_MAJOR,
+		       MPQDEV_VERSION_MINOR);
+		return EX_DONE;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		opterr = 0;
+		return cmds[i].run(&cmds[i], argc - 1, argv + 1);
+	}
+	fprintf(stderr, "mpqctl: unknown command: %s\n", argv[1]);
+	usage(stderr);
+	return EX_USAGE;
+}
