@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the mpq queue core. Built as mpq_kunit.ko when the target
+ * kernel has CONFIG_KUNIT; it carries its own copy of the core, so it can be
+ * loaded with or without mpq.ko and tests no device code.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+
+#include "queue.c"
+
+static const struct mpq_attr_k test_attr = {
+	.maxsize = 4,
+	.msgsize_max = 64,
+	.maxbytes = 128,
+};
+
+static struct mpq_msg *test_msg(struct kunit *test, const char *s)
+{
+	struct mpq_msg *msg = mpq_msg_alloc(strlen(s));
+
+	KUNIT_ASSERT_NOT_NULL(test, msg);
+	memcpy(msg->data, s, msg->len);
+	return msg;
+}
+
+static int test_put(struct kunit *test, struct mpq_queue *q, const char *s,
+		    bool nonblock)
+{
+	LIST_HEAD(msgs);
+	int ret;
+
+	list_add_tail(&test_msg(test, s)->link, &msgs);
+	ret = mpq_queue_put(q, &msgs, nonblock, NULL);
+	mpq_msg_free_list(&msgs);
+	return ret;
+}
+
+/* Get one message and compare it with @s; NULL expects end of stream. */
+static void expect_get(struct kunit *test, struct mpq_queue *q, const char *s)
+{
+	size_t cap = 64, needed;
+	struct mpq_msg *msg;
+	LIST_HEAD(out);
+	int ret;
+
+	ret = mpq_queue_get(q, &cap, 1, true, NULL, &out, &needed);
+	if (!s) {
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		return;
+	}
+	KUNIT_ASSERT_EQ(test, ret, 1);
+	msg = list_first_entry(&out, struct mpq_msg, link);
+	KUNIT_EXPECT_EQ(test, msg->len, strlen(s));
+	KUNIT_EXPECT_EQ(test, memcmp(msg->data, s, msg->len), 0);
+	mpq_msg_free_list(&out);
+}
+
+static void expect_invariant(struct kunit *test, struct mpq_queue *q)
+{
+	struct mpq_stat st;
+
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.total_puts,
+			st.total_gets + st.qsize + st.discarded);
+}
+
+static struct mpq_queue *test_queue(struct kunit *test)
+{
+	struct mpq_queue *q = mpq_queue_alloc(&test_attr);
+
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	return q;
+}
+
+static void mpq_test_fifo(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+
+	KUNIT_EXPECT_EQ(test, test_put(test, q, "one", true), 1);
+	KUNIT_EXPECT_EQ(test, test_put(test, q, "two", true), 1);
+	KUNIT_EXPECT_EQ(test, mpq_queue_head_len(q), 3);
+	expect_get(test, q, "one");
+	expect_get(test, q, "two");
+	KUNIT_EXPECT_EQ(test, mpq_queue_head_len(q), 0);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_limits(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	char big[65];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, test_put(test, q, "x", true), 1);
+	/* maxsize reached */
+	KUNIT_EXPECT_EQ(test, test_put(test, q, "x", true), -EAGAIN);
+	for (i = 0; i < 4; i++)
+		expect_get(test, q, "x");
+
+	/* maxbytes: 64 + 64 fit, one more byte does not */
+	memset(big, 'b', 64);
+	big[64] = '\0';
+	KUNIT_EXPECT_EQ(test, test_put(test, q, big, true), 1);
+	KUNIT_EXPECT_EQ(test, test_put(test, q, big, true), 1);
+	KUNIT_EXPECT_EQ(test, test_put(test, q, "x", true), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, mpq_queue_poll(q, NULL, NULL) & EPOLLOUT, 0);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_emsgsize_keeps_head(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	size_t cap = 2, needed = 0;
+	LIST_HEAD(out);
+
+	test_put(test, q, "hello", true);
+	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
+					    &needed), -EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, needed, 5);
+	KUNIT_EXPECT_TRUE(test, list_empty(&out));
+	expect_get(test, q, "hello");
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_batch(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	size_t caps[3] = { 64, 64, 1 };
+	size_t needed;
+	LIST_HEAD(msgs);
+	LIST_HEAD(out);
+	int i;
+
+	for (i = 0; i < 6; i++)
+		list_add_tail(&test_msg(test, "abc")->link, &msgs);
+	/* maxsize 4: a batch of six queues four and leaves two */
+	KUNIT_EXPECT_EQ(test, mpq_queue_put(q, &msgs, true, NULL), 4);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&msgs), 2);
+	mpq_msg_free_list(&msgs);
+	/* the third capacity is too small: the batch stops before it */
+	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, caps, 3, true, NULL, &out,
+					    &needed), 2);
+	/* a failed copy puts them back at the head, in order */
+	mpq_queue_unget(q, &out);
+	KUNIT_EXPECT_TRUE(test, list_empty(&out));
+	for (i = 0; i < 4; i++)
+		expect_get(test, q, "abc");
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_task_done(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	ktime_t past = ktime_get();
+	struct mpq_stat st;
+
+	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, NULL), 0);
+	KUNIT_EXPECT_NE(test, mpq_queue_poll(q, NULL, NULL) & EPOLLPRI, 0);
+	test_put(test, q, "a", true);
+	test_put(test, q, "b", true);
+	KUNIT_EXPECT_EQ(test, mpq_queue_poll(q, NULL, NULL) & EPOLLPRI, 0);
+	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, &past), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 3), -EINVAL);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 2);
+	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 2), 0);
+	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, &past), 0);
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_shutdown(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	struct mpq_stat st;
+
+	test_put(test, q, "a", true);
+	test_put(test, q, "b", true);
+	mpq_queue_shutdown(q, false);
+	KUNIT_EXPECT_EQ(test, test_put(test, q, "c", true), -EPIPE);
+	KUNIT_EXPECT_NE(test, mpq_queue_poll(q, NULL, NULL) & EPOLLHUP, 0);
+	expect_get(test, q, "a");
+	mpq_queue_shutdown(q, true);
+	expect_get(test, q, NULL);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.state, MPQ_STATE_IMMEDIATE);
+	KUNIT_EXPECT_EQ(test, st.discarded, 1);
+	/* "b" was discarded: only "a" is still unfinished */
+	KUNIT_EXPECT_EQ(test, st.unfinished, 1);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+static void mpq_test_deadline(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	ktime_t deadline = ktime_add_ms(ktime_get(), 20);
+	size_t cap = 64, needed;
+	LIST_HEAD(out);
+
+	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, false, &deadline,
+					    &out, &needed), -ETIMEDOUT);
+	/* never early */
+	KUNIT_EXPECT_GE(test, ktime_get(), deadline);
+	mpq_queue_put_ref(q);
+}
+
+struct getter {
+	struct mpq_queue *q;
+	struct completion done;
+	char data[8];
+	int ret;
+};
+
+static int getter_fn(void *arg)
+{
+	struct getter *g = arg;
+	size_t cap = sizeof(g->data), needed;
+	struct mpq_msg *msg;
+	LIST_HEAD(out);
+
+	g->ret = mpq_queue_get(g->q, &cap, 1, false, NULL, &out, &needed);
+	if (g->ret == 1) {
+		msg = list_first_entry(&out, struct mpq_msg, link);
+		memcpy(g->data, msg->data, msg->len);
+		mpq_msg_free_list(&out);
+	}
+	complete(&g->done);
+	return 0;
+}
+
+/* A blocked getter is handed the next put directly. */
+static void mpq_test_handoff(struct kunit *test)
+{
+	struct getter g = { .q = test_queue(test) };
+	struct task_struct *t;
+	struct mpq_stat st;
+	int i;
+
+	init_completion(&g.done);
+	t = kthread_run(getter_fn, &g, "mpq-kunit-get");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	for (i = 0; i < 1000; i++) {
+		mpq_queue_stat(g.q, &st);
+		if (st.getters)
+			break;
+		msleep(1);
+	}
+	KUNIT_EXPECT_EQ(test, st.getters, 1);
+	KUNIT_EXPECT_EQ(test, test_put(test, g.q, "hand", true), 1);
+	wait_for_completion(&g.done);
+	KUNIT_EXPECT_EQ(test, g.ret, 1);
+	KUNIT_EXPECT_EQ(test, memcmp(g.data, "hand", 4), 0);
+	mpq_queue_stat(g.q, &st);
+	KUNIT_EXPECT_EQ(test, st.qsize, 0);
+	KUNIT_EXPECT_EQ(test, st.getters, 0);
+	mpq_queue_put_ref(g.q);
+}
+
+static struct kunit_case mpq_test_cases[] = {
+	KUNIT_CASE(mpq_test_fifo),
+	KUNIT_CASE(mpq_test_limits),
+	KUNIT_CASE(mpq_test_emsgsize_keeps_head),
+	KUNIT_CASE(mpq_test_batch),
+	KUNIT_CASE(mpq_test_task_done),
+	KUNIT_CASE(mpq_test_shutdown),
+	KUNIT_CASE(mpq_test_deadline),
+	KUNIT_CASE(mpq_test_handoff),
+	{}
+};
+
+static struct kunit_suite mpq_test_suite = {
+	.name = "mpq_queue",
+	.test_cases = mpq_test_cases,
+};
+kunit_test_suite(mpq_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the mpq queue core");
+MODULE_LICENSE("GPL");
