@@ -10,6 +10,7 @@
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/cache.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/mpq.h>
@@ -33,6 +34,9 @@ struct mpq_attr_k {
  * their own lists of struct mpq_waiter, so a put hands its message to
  * exactly one getter and a get admits exactly the putters that now fit.
  * @pollq only carries poll/epoll waiters and is woken only if it has any.
+ * The fields read on every operation but written rarely come first; the
+ * lock and what it protects start a cache line of their own, so that
+ * checking @pollq for sleepers does not bounce the line the lock lives in.
  */
 struct mpq_queue {
 	struct kref ref;
@@ -40,7 +44,7 @@ struct mpq_queue {
 	wait_queue_head_t pollq;
 	struct fasync_struct *fasync;
 
-	spinlock_t lock;		/* protects everything below */
+	spinlock_t lock ____cacheline_aligned_in_smp; /* protects all below */
 	struct list_head msgs;		/* FIFO of struct mpq_msg */
 	struct list_head getters;	/* FIFO of struct mpq_waiter */
 	struct list_head putters;

@@ -252,7 +252,7 @@ static void mpq_test_handoff(struct kunit *test)
 		mpq_queue_stat(g.q, &st);
 		if (st.getters)
 			break;
-		msleep(1);
+		usleep_range(1000, 2000);
 	}
 	KUNIT_EXPECT_EQ(test, st.getters, 1);
 	KUNIT_EXPECT_EQ(test, test_put(test, g.q, "hand", true), 1);
@@ -281,6 +281,7 @@ static struct kunit_suite mpq_test_suite = {
 	.name = "mpq_queue",
 	.test_cases = mpq_test_cases,
 };
+
 kunit_test_suite(mpq_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the mpq queue core");
