@@ -74,28 +74,20 @@ static int help(const struct cmd *cmd)
 }
 
 /*
- * Report a failed operation on queue NAME and pick the exit status.
- * EAGAIN means "empty" for getters and "full" for putters.
+ * Report a failed operation on queue NAME and pick the exit status. Like
+ * grep's "no match", statuses 3 (empty, full, timed out) and 4 (shut
+ * down) are outcomes a script tests for, not errors: they print nothing.
  */
-static int fail(const struct cmd *cmd, const char *name, int err,
-		const char *eagain)
+static int fail(const struct cmd *cmd, const char *name, int err)
 {
 	const char *what;
-	int status = EX_ERROR;
 
 	switch (err) {
 	case EAGAIN:
-		what = eagain ? eagain : "would block";
-		status = EX_WOULDBLOCK;
-		break;
 	case ETIMEDOUT:
-		what = "timed out";
-		status = EX_WOULDBLOCK;
-		break;
+		return EX_WOULDBLOCK;
 	case EPIPE:
-		what = "queue is shut down";
-		status = EX_SHUTDOWN;
-		break;
+		return EX_SHUTDOWN;
 	case ENOENT:
 		what = access(MPQ_CONTROL_PATH, F_OK) ?
 		       "no " MPQ_CONTROL_PATH " (is the mpq module loaded?)" :
@@ -117,7 +109,7 @@ static int fail(const struct cmd *cmd, const char *name, int err,
 		fprintf(stderr, "mpqctl %s: %s: %s\n", cmd->name, name, what);
 	else
 		fprintf(stderr, "mpqctl %s: %s\n", cmd->name, what);
-	return status;
+	return EX_ERROR;
 }
 
 /* A non-negative decimal integer, no sign, no junk. */
@@ -242,7 +234,7 @@ static mpq_t *open_queue(const struct cmd *cmd, const char *name, int acc,
 	if (!q && errno == EACCES && fallback)
 		q = mpq_open(name, O_WRONLY | O_CLOEXEC, 0, NULL);
 	if (!q)
-		*status = fail(cmd, name, errno, NULL);
+		*status = fail(cmd, name, errno);
 	return q;
 }
 
@@ -253,7 +245,7 @@ static int close_queue(const struct cmd *cmd, const char *name, mpq_t *q,
 
 	mpq_free(q);
 	if (ret && status == EX_DONE)
-		return fail(cmd, name, -ret, NULL);
+		return fail(cmd, name, -ret);
 	return status;
 }
 
@@ -350,7 +342,7 @@ static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 			cmd->name, name);
 		return EX_ERROR;
 	}
-	return ret ? fail(cmd, name, -ret, NULL) : EX_DONE;
+	return ret ? fail(cmd, name, -ret) : EX_DONE;
 }
 
 static int cmd_remove(const struct cmd *cmd, int argc, char **argv)
@@ -364,7 +356,7 @@ static int cmd_remove(const struct cmd *cmd, int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = mpq_unlink(name);
-	return ret ? fail(cmd, name, -ret, NULL) : EX_DONE;
+	return ret ? fail(cmd, name, -ret) : EX_DONE;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -400,17 +392,17 @@ static int cmd_list(const struct cmd *cmd, int argc, char **argv)
 	do {
 		size = mpq_list(NULL, 0);
 		if (size < 0)
-			return fail(cmd, NULL, (int)-size, NULL);
+			return fail(cmd, NULL, (int)-size);
 		free(buf);
 		buf = malloc((size_t)size + 1);
 		if (!buf)
-			return fail(cmd, NULL, ENOMEM, NULL);
+			return fail(cmd, NULL, ENOMEM);
 		if (size)
 			size = mpq_list(buf, (size_t)size);
 	} while (size == -ERANGE);
 	if (size < 0) {
 		free(buf);
-		return fail(cmd, NULL, (int)-size, NULL);
+		return fail(cmd, NULL, (int)-size);
 	}
 
 	for (p = buf; p < buf + size; p += strlen(p) + 1)
@@ -418,7 +410,7 @@ static int cmd_list(const struct cmd *cmd, int argc, char **argv)
 	names = calloc(n ? n : 1, sizeof(*names));
 	if (!names) {
 		free(buf);
-		return fail(cmd, NULL, ENOMEM, NULL);
+		return fail(cmd, NULL, ENOMEM);
 	}
 	for (i = 0, p = buf; i < n; p += strlen(p) + 1)
 		names[i++] = p;
@@ -436,7 +428,7 @@ static int cmd_list(const struct cmd *cmd, int argc, char **argv)
 	if (json)
 		fputs("]\n", stdout);
 	if (fflush(stdout))
-		status = fail(cmd, NULL, errno, NULL);
+		status = fail(cmd, NULL, errno);
 	free(names);
 	free(buf);
 	return status;
@@ -520,37 +512,29 @@ static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 		return status;
 	ret = mpq_stat(q, &st);
 	if (ret)
-		return close_queue(cmd, name, q, fail(cmd, name, -ret, NULL));
+		return close_queue(cmd, name, q, fail(cmd, name, -ret));
 
 	/* mpq_open() accepts "/NAME"; print the name as the kernel has it. */
 	print_stat(name[0] == '/' ? name + 1 : name, &st, json);
 	if (fflush(stdout))
-		status = fail(cmd, NULL, errno, NULL);
+		status = fail(cmd, NULL, errno);
 	return close_queue(cmd, name, q, status);
 }
 
 /* Queue every message of msgs[0..count), waiting as w says. */
 static int put_all(const struct cmd *cmd, const char *name, mpq_t *q,
 		   const struct mpq_msg *msgs, size_t count,
-		   const struct wait_opts *w, unsigned long long *total)
+		   const struct wait_opts *w)
 {
 	size_t done = 0;
 	ssize_t n;
-	int status;
 
 	while (done < count) {
 		n = mpq_put_many(q, msgs + done, count - done, w->block,
 				 w->have_timeout ? w->timeout : -1);
-		if (n < 0) {
-			status = fail(cmd, name, (int)-n, "queue is full");
-			if (*total)
-				fprintf(stderr, "mpqctl %s: %s: %llu message%s put before that\n",
-					cmd->name, name, *total,
-					*total == 1 ? " was" : "s were");
-			return status;
-		}
+		if (n < 0)
+			return fail(cmd, name, (int)-n);
 		done += (size_t)n;
-		*total += (unsigned long long)n;
 	}
 	return EX_DONE;
 }
@@ -565,7 +549,6 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 		     const struct wait_opts *w)
 {
 	struct mpq_msg msgs[PUT_BATCH];
-	unsigned long long total = 0;
 	size_t cap = 65536, len = 0, start, count;
 	char *buf = malloc(cap), *p, *nl;
 	int status = EX_DONE;
@@ -573,12 +556,12 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 	ssize_t r;
 
 	if (!buf)
-		return fail(cmd, NULL, ENOMEM, NULL);
+		return fail(cmd, NULL, ENOMEM);
 	while (!eof && status == EX_DONE) {
 		if (len == cap) {
 			p = realloc(buf, cap * 2);
 			if (!p) {
-				status = fail(cmd, NULL, ENOMEM, NULL);
+				status = fail(cmd, NULL, ENOMEM);
 				break;
 			}
 			buf = p;
@@ -609,13 +592,12 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 			}
 			start = (size_t)(p - buf) + (nl ? 1 : 0);
 			if (count == PUT_BATCH) {
-				status = put_all(cmd, name, q, msgs, count, w,
-						 &total);
+				status = put_all(cmd, name, q, msgs, count, w);
 				count = 0;
 			}
 		}
 		if (count && status == EX_DONE)
-			status = put_all(cmd, name, q, msgs, count, w, &total);
+			status = put_all(cmd, name, q, msgs, count, w);
 		memmove(buf, buf + start, len - start);
 		len -= start;
 	}
@@ -632,7 +614,6 @@ static int cmd_put(const struct cmd *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct wait_opts w = { .block = true };
-	unsigned long long total = 0;
 	struct mpq_msg *msgs;
 	const char *name;
 	int c, i, n, status = EX_DONE;
@@ -665,12 +646,12 @@ static int cmd_put(const struct cmd *cmd, int argc, char **argv)
 
 	msgs = calloc((size_t)n, sizeof(*msgs));
 	if (!msgs)
-		return close_queue(cmd, name, q, fail(cmd, NULL, ENOMEM, NULL));
+		return close_queue(cmd, name, q, fail(cmd, NULL, ENOMEM));
 	for (i = 0; i < n; i++) {
 		msgs[i].buf = argv[optind + i];
 		msgs[i].len = strlen(argv[optind + i]);
 	}
-	status = put_all(cmd, name, q, msgs, (size_t)n, &w, &total);
+	status = put_all(cmd, name, q, msgs, (size_t)n, &w);
 	free(msgs);
 	return close_queue(cmd, name, q, status);
 }
@@ -725,7 +706,7 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 		if (len == -EPIPE && count == 0)
 			break;
 		if (len < 0) {
-			status = fail(cmd, name, (int)-len, "queue is empty");
+			status = fail(cmd, name, (int)-len);
 			break;
 		}
 		fwrite(item, 1, (size_t)len, stdout);
@@ -774,7 +755,7 @@ static int cmd_task_done(const struct cmd *cmd, int argc, char **argv)
 			cmd->name, name);
 		status = EX_ERROR;
 	} else if (ret) {
-		status = fail(cmd, name, -ret, NULL);
+		status = fail(cmd, name, -ret);
 	}
 	return close_queue(cmd, name, q, status);
 }
@@ -810,7 +791,7 @@ static int cmd_join(const struct cmd *cmd, int argc, char **argv)
 		return status;
 	ret = mpq_join_timeout(q, w.have_timeout ? w.timeout : -1);
 	if (ret)
-		status = fail(cmd, name, -ret, NULL);
+		status = fail(cmd, name, -ret);
 	return close_queue(cmd, name, q, status);
 }
 
@@ -842,7 +823,7 @@ static int cmd_shutdown(const struct cmd *cmd, int argc, char **argv)
 		return status;
 	ret = mpq_shutdown(q, immediate);
 	if (ret)
-		status = fail(cmd, name, -ret, NULL);
+		status = fail(cmd, name, -ret);
 	return close_queue(cmd, name, q, status);
 }
 

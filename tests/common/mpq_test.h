@@ -404,6 +404,7 @@ static inline int read_file_u64(const char *path, unsigned long long *val)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
+	*val = 0;
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);

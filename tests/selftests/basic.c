@@ -86,9 +86,22 @@ TEST(create_attribute_limits)
 
 	EXPECT_EQ(-EINVAL, mpq_new(0, msgsize_limit + 1, maxbytes_limit, 0));
 	EXPECT_EQ(-EINVAL, mpq_new(0, 0, maxbytes_limit + 1, 0));
-	/* The default msgsize_max (1 MiB) does not fit in 1000 bytes. */
-	EXPECT_EQ(-EINVAL, mpq_new(0, 0, 1000, 0));
+	/* An explicit msgsize_max must fit in maxbytes... */
 	EXPECT_EQ(-EINVAL, mpq_new(0, 1001, 1000, 0));
+}
+
+TEST(default_msgsize_fits_maxbytes)
+{
+	struct mpq_stat st;
+	int fd;
+
+	/* ...while the 1 MiB default shrinks to a smaller maxbytes. */
+	fd = mpq_new(0, 0, 1000, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, q_stat(fd, &st));
+	EXPECT_EQ(1000ULL, st.msgsize_max);
+	EXPECT_EQ(1000ULL, st.maxbytes);
+	close(fd);
 }
 
 TEST(anonymous_with_name)

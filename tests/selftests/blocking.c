@@ -53,7 +53,7 @@ FIXTURE_SETUP(blk)
 {
 	self->fd = -1;
 	self->res = shared_alloc(4 * sizeof(*self->res));
-	ASSERT_NE(NULL, self->res);
+	ASSERT_TRUE(self->res != NULL);
 }
 
 FIXTURE_TEARDOWN(blk)

@@ -15,7 +15,7 @@ FIXTURE(jq) {
 FIXTURE_SETUP(jq)
 {
 	self->ret = shared_alloc(4 * sizeof(long));
-	ASSERT_NE(NULL, self->ret);
+	ASSERT_TRUE(self->ret != NULL);
 	self->fd = mpq_new(0, 0, 0, 0);
 	ASSERT_LE(0, self->fd);
 }

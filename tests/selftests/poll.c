@@ -59,7 +59,7 @@ FIXTURE_VARIANT_ADD(pq, epoll) {
 FIXTURE_SETUP(pq)
 {
 	self->revents = shared_alloc(sizeof(int));
-	ASSERT_NE(NULL, self->revents);
+	ASSERT_TRUE(self->revents != NULL);
 	self->fd = mpq_new(1, 0, 0, 0);
 	ASSERT_LE(0, self->fd);
 }

@@ -20,7 +20,7 @@ FIXTURE(sd) {
 FIXTURE_SETUP(sd)
 {
 	self->res = shared_alloc(4 * sizeof(*self->res));
-	ASSERT_NE(NULL, self->res);
+	ASSERT_TRUE(self->res != NULL);
 	self->fd = mpq_new(0, 0, 0, 0);
 	ASSERT_LE(0, self->fd);
 }

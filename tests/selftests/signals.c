@@ -114,7 +114,7 @@ FIXTURE_VARIANT_ADD(sig, alrm_restart) {
 FIXTURE_SETUP(sig)
 {
 	shared_res = shared_alloc(sizeof(*shared_res));
-	ASSERT_NE(NULL, shared_res);
+	ASSERT_TRUE(shared_res != NULL);
 	/* maxsize 1: one message makes a put wait. */
 	self->fd = mpq_new(1, 0, 0, 0);
 	ASSERT_LE(0, self->fd);
@@ -268,7 +268,7 @@ TEST(restarted_timed_get_times_out)
 	int fd = mpq_new(0, 0, 0, 0);
 	pid_t pid;
 
-	ASSERT_NE(NULL, res);
+	ASSERT_TRUE(res != NULL);
 	ASSERT_LE(0, fd);
 	shared_res = res;
 	pid = spawn();

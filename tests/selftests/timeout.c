@@ -112,7 +112,7 @@ TEST_F(tq, get_woken_before_deadline)
 	long *ret = shared_alloc(sizeof(long));
 	pid_t pid;
 
-	ASSERT_NE(NULL, ret);
+	ASSERT_TRUE(ret != NULL);
 	pid = spawn();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -134,7 +134,7 @@ TEST_F(tq, put_woken_before_deadline)
 	char buf[8];
 	pid_t pid;
 
-	ASSERT_NE(NULL, ret);
+	ASSERT_TRUE(ret != NULL);
 	ASSERT_EQ(0, q_put(self->fd, "1", 1, 0, NULL));
 	pid = spawn();
 	ASSERT_LE(0, pid);
@@ -159,7 +159,7 @@ TEST_F(tq, join_woken_before_deadline)
 	char buf[8];
 	pid_t pid;
 
-	ASSERT_NE(NULL, ret);
+	ASSERT_TRUE(ret != NULL);
 	ASSERT_EQ(0, q_put(self->fd, "1", 1, 0, NULL));
 	pid = spawn();
 	ASSERT_LE(0, pid);
@@ -185,7 +185,7 @@ TEST_F(tq, far_deadline)
 	char buf[8];
 	pid_t pid;
 
-	ASSERT_NE(NULL, ret);
+	ASSERT_TRUE(ret != NULL);
 	ASSERT_EQ(0, q_put(self->fd, "a", 1, MPQ_XFER_TIMEOUT, &far));
 	ASSERT_EQ(1L, q_get(self->fd, buf, sizeof(buf), MPQ_XFER_TIMEOUT, &far));
 

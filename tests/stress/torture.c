@@ -65,7 +65,7 @@ struct counters {
 struct prod_rec {
 	pid_t pid;
 	_Atomic uint32_t killed;	/* set by the parent before SIGKILL */
-	_Atomic uint64_t puts_ok;	/* seqs 0..puts_ok-1 were put */
+	uint64_t puts_ok;	/* seqs 0..puts_ok-1 were put */
 	_Atomic uint32_t inflight;	/* a put of seqs puts_ok.. is under way */
 	struct counters c;
 };
@@ -73,7 +73,7 @@ struct prod_rec {
 struct cons_rec {
 	pid_t pid;
 	_Atomic uint32_t killed;
-	_Atomic uint64_t td_done;	/* task_done counts that returned 0 */
+	uint64_t td_done;	/* task_done counts that returned 0 */
 	_Atomic uint32_t td_pending;	/* a task_done of this count under way */
 	uint64_t gets;
 	struct counters c;
@@ -82,8 +82,8 @@ struct cons_rec {
 struct shared {
 	_Atomic int stop;		/* producers: finish */
 	_Atomic int shutting;		/* the queue is (being) shut down */
-	_Atomic uint64_t log_next;
-	_Atomic uint64_t puts_total;
+	uint64_t log_next;
+	uint64_t puts_total;
 	_Atomic uint32_t nprod, ncons;
 	struct prod_rec prod[MAX_INCARN];
 	struct cons_rec cons[MAX_INCARN];
@@ -222,8 +222,17 @@ static void on_usr1(int sig)
 /* Worker signal setup: SIGUSR1 interrupts waits, with or without restart. */
 static void worker_signals(void)
 {
+	sigset_t set;
+
 	set_handler(SIGUSR1, on_usr1, chance(50));
-	signal(SIGPIPE, SIG_DFL);	/* EPIPE must not come with SIGPIPE */
+	/*
+	 * SIGUSR1 was blocked from fork() until the handler was in place. A
+	 * SIGPIPE from the queue would kill the worker: a failure.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* Count an errno that a random call may legitimately return. */
@@ -304,7 +313,7 @@ static void producer(uint32_t id)
 		fail_exit("producer open %s: %s", qname, strerror(-fd));
 
 	while (!atomic_load(&sh->stop)) {
-		uint64_t seq = atomic_load(&me->puts_ok);
+		uint64_t seq = __atomic_load_n(&me->puts_ok, __ATOMIC_SEQ_CST);
 		unsigned int r = rnd_below(100), k = 1;
 		bool nb = nonblock, timed = false;
 		struct __kernel_timespec dl = {};
@@ -312,7 +321,7 @@ static void producer(uint32_t id)
 		long ret;
 
 		c->ops++;
-		if (atomic_load(&sh->puts_total) >= put_limit) {
+		if (__atomic_load_n(&sh->puts_total, __ATOMIC_SEQ_CST) >= put_limit) {
 			/* The log is nearly full: idle until told to stop. */
 			sleep_ms(5);
 			continue;
@@ -382,8 +391,8 @@ static void producer(uint32_t id)
 			ret = ret < 0 ? ret : 1;
 		}
 		if (ret > 0) {
-			atomic_store(&me->puts_ok, seq + ret);
-			atomic_fetch_add(&sh->puts_total, ret);
+			__atomic_store_n(&me->puts_ok, seq + ret, __ATOMIC_SEQ_CST);
+			__atomic_fetch_add(&sh->puts_total, ret, __ATOMIC_SEQ_CST);
 		}
 		atomic_store(&me->inflight, 0);
 		if (ret < 0 && !benign(c, (int)-ret, nb, timed))
@@ -404,7 +413,7 @@ static struct logent *log_take(unsigned int k)
 	if (chunk_next + k > chunk_end) {
 		uint64_t n = CHUNK > k ? CHUNK : k;
 
-		chunk_next = atomic_fetch_add(&sh->log_next, n);
+		chunk_next = __atomic_fetch_add(&sh->log_next, n, __ATOMIC_SEQ_CST);
 		chunk_end = chunk_next + n;
 		if (chunk_end > log_cap)
 			fail_exit("delivery log full (%llu entries)",
@@ -425,14 +434,14 @@ static void task_done(struct cons_rec *me, uint64_t k)
 		fail_exit("task_done(%llu) with %llu undone: %s",
 			  (unsigned long long)k, (unsigned long long)undone,
 			  strerror(-r));
-	atomic_fetch_add(&me->td_done, k);
+	__atomic_fetch_add(&me->td_done, k, __ATOMIC_SEQ_CST);
 	atomic_store(&me->td_pending, 0);
 	undone -= k;
 }
 
 /* Check a received message and fill in its log entry. */
 static void record(struct logent *e, const unsigned char *buf, size_t n,
-		   uint32_t id, unsigned char *scratch)
+		   unsigned char *scratch)
 {
 	struct msg_hdr h;
 
@@ -454,7 +463,6 @@ static void record(struct logent *e, const unsigned char *buf, size_t n,
 	fill_payload(scratch, n - sizeof(h), h.producer, h.seq);
 	if (memcmp(scratch, buf + sizeof(h), n - sizeof(h)))
 		e->flags |= ENT_CORRUPT;
-	(void)id;
 }
 
 static void consumer(uint32_t id)
@@ -551,7 +559,7 @@ static void consumer(uint32_t id)
 			fail_exit("get of %u returned %ld", k, ret);
 		for (long i = 0; i < (ret > 0 ? ret : 0); i++) {
 			e[i].t_end = now_ns();
-			record(&e[i], bufs + i * slot, vec[i].result, id, scratch);
+			record(&e[i], bufs + i * slot, vec[i].result, scratch);
 			atomic_store(&e[i].state, ENT_DONE);
 		}
 		/* Entries not filled go back to this consumer for reuse. */
@@ -572,7 +580,7 @@ static void consumer(uint32_t id)
 			_exit(0);
 		}
 		if (ret == -EMSGSIZE && small) {
-			if (head <= cap && flags)
+			if (head <= cap || head > opt_msgsize)
 				fail_exit("EMSGSIZE with head %llu <= cap %llu",
 					  (unsigned long long)head,
 					  (unsigned long long)cap);
@@ -649,39 +657,52 @@ static _Atomic uint32_t *killed_flag(const struct worker *w)
 		&sh->cons[w->id].killed;
 }
 
-/* Reap dead workers; a worker that died other than by our SIGKILL failed. */
-static unsigned int reap_workers(bool respawn, unsigned int *respawned)
+/*
+ * A worker ended with @status. Only our SIGKILL, or a clean exit once the
+ * run is over (!respawn), is expected. A killed worker is replaced at once.
+ */
+static void worker_ended(struct worker *w, int status, bool respawn)
 {
-	unsigned int dead = 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+	    atomic_load(killed_flag(w))) {
+		/* Our kill. */
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || respawn) {
+		report("%s %u (pid %d) %s %d",
+		       w->role == PRODUCER ? "producer" : "consumer", w->id,
+		       (int)w->pid,
+		       WIFEXITED(status) ? "exited with" : "died of signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	w->pid = 0;
+	if (respawn)
+		spawn_worker(w, w->role);
+}
+
+static void reap_workers(bool respawn)
+{
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct worker *w = NULL;
-
 		for (unsigned int i = 0; i < nworkers; i++)
 			if (workers[i].pid == pid)
-				w = &workers[i];
-		if (!w)
-			continue;
-		dead++;
-		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
-		    atomic_load(killed_flag(w))) {
-			/* Our kill. */
-		} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-			   respawn) {
-			report("%s %u (pid %d) %s %d",
-			       w->role == PRODUCER ? "producer" : "consumer",
-			       w->id, (int)pid,
-			       WIFEXITED(status) ? "exited with" : "died of signal",
-			       WIFEXITED(status) ? WEXITSTATUS(status) :
-			       WTERMSIG(status));
-		}
-		w->pid = 0;
-		if (respawn && spawn_worker(w, w->role))
-			(*respawned)++;
+				worker_ended(&workers[i], status, respawn);
 	}
-	return dead;
+}
+
+/* Replace the workers killed last, so that no role is left empty. */
+static void replace_killed(void)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		int status;
+
+		if (!w->pid || !atomic_load(killed_flag(w)))
+			continue;
+		while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		worker_ended(w, status, true);
+	}
 }
 
 static void dump_stuck(int qfd)
@@ -718,12 +739,11 @@ static void dump_stuck(int qfd)
 static bool wait_role(int qfd, enum role role, int secs)
 {
 	int64_t end = now_ns() + secs * NSEC_PER_SEC;
-	unsigned int dummy = 0;
 
 	for (;;) {
 		bool left = false;
 
-		reap_workers(false, &dummy);
+		reap_workers(false);
 		for (unsigned int i = 0; i < nworkers; i++)
 			if (workers[i].pid && workers[i].role == role)
 				left = true;
@@ -749,11 +769,13 @@ static void check_snapshot(int qfd, uint64_t *snapshots)
 		return;
 	}
 	(*snapshots)++;
-	if (st.total_puts != st.total_gets + st.qsize)
-		report("snapshot: total_puts %llu != total_gets %llu + qsize %llu",
+	/* Nothing is discarded: no immediate shutdown in this test. */
+	if (st.total_puts != st.total_gets + st.qsize || st.discarded)
+		report("snapshot: total_puts %llu != total_gets %llu + qsize %llu (discarded %llu)",
 		       (unsigned long long)st.total_puts,
 		       (unsigned long long)st.total_gets,
-		       (unsigned long long)st.qsize);
+		       (unsigned long long)st.qsize,
+		       (unsigned long long)st.discarded);
 	if (st.qsize > opt_maxsize || st.bytes > opt_maxbytes)
 		report("snapshot: qsize %llu bytes %llu over the limits",
 		       (unsigned long long)st.qsize,
@@ -769,7 +791,7 @@ static void check_snapshot(int qfd, uint64_t *snapshots)
 static void verify(const struct mpq_stat *st)
 {
 	uint32_t nprod = atomic_load(&sh->nprod), ncons = atomic_load(&sh->ncons);
-	uint64_t nlog = atomic_load(&sh->log_next);
+	uint64_t nlog = __atomic_load_n(&sh->log_next, __ATOMIC_SEQ_CST);
 	uint64_t **seen = calloc(nprod, sizeof(*seen));
 	uint64_t *bound = calloc(nprod, sizeof(*bound));
 	uint64_t delivered = 0, corrupt = 0, dup = 0, phantom = 0, order = 0;
@@ -783,7 +805,7 @@ static void verify(const struct mpq_stat *st)
 	}
 	for (uint32_t p = 0; p < nprod; p++) {
 		struct prod_rec *pr = &sh->prod[p];
-		uint64_t ok = atomic_load(&pr->puts_ok);
+		uint64_t ok = __atomic_load_n(&pr->puts_ok, __ATOMIC_SEQ_CST);
 		uint32_t inf = atomic_load(&pr->inflight);
 
 		recorded += ok;
@@ -802,7 +824,7 @@ static void verify(const struct mpq_stat *st)
 		}
 	}
 	for (uint32_t c = 0; c < ncons; c++) {
-		td += atomic_load(&sh->cons[c].td_done);
+		td += __atomic_load_n(&sh->cons[c].td_done, __ATOMIC_SEQ_CST);
 		if (atomic_load(&sh->cons[c].killed))
 			td_pending += atomic_load(&sh->cons[c].td_pending);
 	}
@@ -833,7 +855,7 @@ static void verify(const struct mpq_stat *st)
 			if (phantom++ < 5)
 				report("producer %u seq %llu delivered but never put (puts_ok %llu)",
 				       e->producer, (unsigned long long)e->seq,
-				       (unsigned long long)sh->prod[e->producer].puts_ok);
+				       (unsigned long long)__atomic_load_n(&sh->prod[e->producer].puts_ok, __ATOMIC_SEQ_CST));
 			continue;
 		}
 		if (seen[e->producer][e->seq]) {
@@ -848,7 +870,7 @@ static void verify(const struct mpq_stat *st)
 	}
 
 	for (uint32_t p = 0; p < nprod; p++) {
-		uint64_t ok = atomic_load(&sh->prod[p].puts_ok);
+		uint64_t ok = __atomic_load_n(&sh->prod[p].puts_ok, __ATOMIC_SEQ_CST);
 		struct logent *prev = NULL;
 		uint64_t prev_idx = 0, prev_seq = 0;
 
@@ -978,7 +1000,7 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	uint64_t snapshots = 0, kills[2] = {}, signals = 0, stops = 0;
-	unsigned int respawned = 0;
+	sigset_t pipeset, pending;
 	struct mpq_create cr = {};
 	struct mpq_stat st;
 	pid_t stopped = 0;
@@ -1049,7 +1071,14 @@ int main(int argc, char **argv)
 		mpq_remove(qname);
 		return 1;
 	}
-	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * A put after shutdown must fail with EPIPE and raise no SIGPIPE;
+	 * workers inherit SIGUSR1 blocked until their handler is installed.
+	 */
+	sigemptyset(&pipeset);
+	sigaddset(&pipeset, SIGPIPE);
+	sigaddset(&pipeset, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &pipeset, NULL);
 
 	for (unsigned int i = 0; i < opt_prod + opt_cons; i++)
 		spawn_worker(&workers[nworkers++], i < opt_prod ? PRODUCER : CONSUMER);
@@ -1062,12 +1091,12 @@ int main(int argc, char **argv)
 		struct worker *w = &workers[rnd_below(nworkers)];
 
 		sleep_ms(step_ms);
-		reap_workers(true, &respawned);
+		reap_workers(true);
 		if (stopped) {
 			kill(stopped, SIGCONT);
 			stopped = 0;
 		}
-		if (atomic_load(&sh->puts_total) >= put_limit) {
+		if (__atomic_load_n(&sh->puts_total, __ATOMIC_SEQ_CST) >= put_limit) {
 			limit_hit = true;
 			break;
 		}
@@ -1089,7 +1118,7 @@ int main(int argc, char **argv)
 	}
 	if (stopped)
 		kill(stopped, SIGCONT);
-	reap_workers(true, &respawned);
+	replace_killed();
 
 	/* Producers finish; consumers go on until the end of the stream. */
 	atomic_store(&sh->stop, 1);
@@ -1124,6 +1153,11 @@ int main(int argc, char **argv)
 	r = q_put(qfd, "x", 1, 0, NULL);
 	if (r != -EPIPE)
 		report("put after shutdown returned %d, not -EPIPE", r);
+	r = (int)q_write(qfd, "x", 1);
+	if (r != -EPIPE)
+		report("write after shutdown returned %d, not -EPIPE", r);
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		report("a put after shutdown raised SIGPIPE");
 
 	printf("# ran %.1f s%s; kills: %llu producers, %llu consumers; %llu SIGUSR1, %llu SIGSTOP; %llu stat snapshots\n",
 	       (now_ns() - t_start) / 1e9,
