@@ -136,8 +136,9 @@ mpq_t *mpq_open(const char *name, int oflag, mode_t mode,
 				goto fail;
 		}
 		fd = open(path, (oflag & oflags) | O_NOCTTY);
-		if (fd >= 0 || errno != ENOENT || created ||
-		    !(oflag & O_CREAT))
+		/* ENXIO: the node outlived its queue for a moment. */
+		if (fd >= 0 || (errno != ENOENT && errno != ENXIO) ||
+		    created || !(oflag & O_CREAT))
 			break;
 	}
 	if (fd < 0) {

@@ -465,6 +465,7 @@ static void print_stat(const char *name, const struct mpq_stat *st,
 		{ "joiners", st->joiners },
 		{ "total_puts", st->total_puts },
 		{ "total_gets", st->total_gets },
+		{ "discarded", st->discarded },
 	};
 	size_t i;
 

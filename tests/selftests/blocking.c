@@ -329,4 +329,144 @@ TEST(full_means_one_byte_would_block)
 	close(fd);
 }
 
+/*
+ * A woken getter whose buffer is too small for the new head message fails
+ * with EMSGSIZE, and does not swallow the wakeup: the getter behind it,
+ * with room, gets the message.
+ */
+TEST(small_getter_passes_wakeup_on)
+{
+	struct result *res = shared_alloc(2 * sizeof(*res));
+	int fd = mpq_new(0, 0, 0, 0);
+	pid_t small, big;
+
+	ASSERT_TRUE(res != NULL);
+	ASSERT_LE(0, fd);
+	small = spawn();
+	ASSERT_LE(0, small);
+	if (small == 0) {
+		res[0].ret = q_read(fd, res[0].buf, 4);
+		_exit(0);
+	}
+	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 1));
+	big = spawn();
+	ASSERT_LE(0, big);
+	if (big == 0) {
+		res[1].ret = q_read(fd, res[1].buf, sizeof(res[1].buf));
+		_exit(0);
+	}
+	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 2));
+
+	ASSERT_EQ(10L, q_write(fd, "0123456789", 10));
+	EXPECT_EQ(0, reap_timeout(big));
+	EXPECT_EQ(10L, res[1].ret);
+	EXPECT_EQ(0, memcmp(res[1].buf, "0123456789", 10));
+	/* The first getter was served first: its buffer was too small. */
+	EXPECT_EQ(0, reap_timeout(small));
+	EXPECT_EQ(-EMSGSIZE, res[0].ret);
+	close(fd);
+}
+
+/*
+ * Blocked putters are served in the order they came, so that messages stay
+ * FIFO across producers: a small put that would fit does not overtake a
+ * large one waiting for room, and once both fit both go in, in order.
+ */
+TEST(putters_do_not_overtake)
+{
+	char big[60], mid[50], small[20], buf[64];
+	int fd = mpq_new(0, 100, 100, 0);
+	pid_t large, little;
+	struct mpq_stat st;
+
+	memset(big, 'b', sizeof(big));
+	memset(mid, 'm', sizeof(mid));
+	memset(small, 's', sizeof(small));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(30L, q_write(fd, big, 30));
+	ASSERT_EQ(60L, q_write(fd, big, 60));
+
+	/* 90 + 50 and 90 + 20 bytes: both wait, the larger one first. */
+	large = spawn();
+	ASSERT_LE(0, large);
+	if (large == 0)
+		_exit(q_write(fd, mid, sizeof(mid)) == sizeof(mid) ? 0 : 1);
+	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 1));
+	little = spawn();
+	ASSERT_LE(0, little);
+	if (little == 0)
+		_exit(q_write(fd, small, sizeof(small)) == sizeof(small) ? 0 : 1);
+	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 2));
+
+	/* 60 bytes queued: 20 more would fit, but not ahead of the 50. */
+	ASSERT_EQ(30L, q_read(fd, buf, sizeof(buf)));
+	sleep_ms(100);
+	ASSERT_EQ(0, q_stat(fd, &st));
+	EXPECT_EQ(60ULL, st.bytes);
+	EXPECT_EQ(2U, st.putters);
+	EXPECT_EQ(0, count_exited((pid_t[]){ large, little }, 2));
+	/* Nor does a new non-blocking put get ahead of them. */
+	EXPECT_EQ(-EAGAIN, q_put(fd, "x", 1, MPQ_XFER_NONBLOCK, NULL));
+
+	/* Room for both: both go in, the first waiter's message first. */
+	ASSERT_EQ(60L, q_read(fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, reap_timeout(large));
+	EXPECT_EQ(0, reap_timeout(little));
+	ASSERT_EQ(50L, q_read(fd, buf, sizeof(buf)));
+	EXPECT_EQ('m', buf[0]);
+	ASSERT_EQ(20L, q_read(fd, buf, sizeof(buf)));
+	EXPECT_EQ('s', buf[0]);
+	close(fd);
+}
+
+/* Blocked getters and putters are served in the order they came. */
+TEST(waiters_served_in_order)
+{
+	struct result *res = shared_alloc(3 * sizeof(*res));
+	int fd = mpq_new(1, 0, 0, 0);
+	char buf[8];
+	pid_t pid[3];
+	int i;
+
+	ASSERT_TRUE(res != NULL);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++) {
+		pid[i] = spawn();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0) {
+			res[i].ret = q_read(fd, res[i].buf, sizeof(res[i].buf));
+			_exit(0);
+		}
+		ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, i + 1));
+	}
+	for (i = 0; i < 3; i++) {
+		char msg[2] = { (char)('a' + i), '\0' };
+
+		ASSERT_EQ(1L, q_write(fd, msg, 1));
+		ASSERT_EQ(0, reap_timeout(pid[i]));
+		EXPECT_EQ(1L, res[i].ret);
+		EXPECT_EQ('a' + i, res[i].buf[0]);
+	}
+
+	ASSERT_EQ(1L, q_write(fd, "0", 1));
+	for (i = 0; i < 3; i++) {
+		pid[i] = spawn();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0) {
+			char msg[2] = { (char)('a' + i), '\0' };
+
+			_exit(q_write(fd, msg, 1) == 1 ? 0 : 1);
+		}
+		ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, i + 1));
+	}
+	ASSERT_EQ(1L, q_read(fd, buf, sizeof(buf)));
+	EXPECT_EQ('0', buf[0]);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, reap_timeout(pid[i]));
+		ASSERT_EQ(1L, q_read(fd, buf, sizeof(buf)));
+		EXPECT_EQ('a' + i, buf[0]);
+	}
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
