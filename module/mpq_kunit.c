@@ -68,6 +68,11 @@ static void expect_invariant(struct kunit *test, struct mpq_queue *q)
 			st.total_gets + st.qsize + st.discarded);
 }
 
+static bool polled(struct mpq_queue *q, __poll_t event)
+{
+	return mpq_queue_poll(q, NULL, NULL) & event;
+}
+
 static struct mpq_queue *test_queue(struct kunit *test)
 {
 	struct mpq_queue *q = mpq_queue_alloc(&test_attr);
@@ -109,7 +114,7 @@ static void mpq_test_limits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, test_put(test, q, big, true), 1);
 	KUNIT_EXPECT_EQ(test, test_put(test, q, big, true), 1);
 	KUNIT_EXPECT_EQ(test, test_put(test, q, "x", true), -EAGAIN);
-	KUNIT_EXPECT_EQ(test, mpq_queue_poll(q, NULL, NULL) & EPOLLOUT, 0);
+	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLOUT));
 	expect_invariant(test, q);
 	mpq_queue_put_ref(q);
 }
@@ -163,10 +168,10 @@ static void mpq_test_task_done(struct kunit *test)
 	struct mpq_stat st;
 
 	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, NULL), 0);
-	KUNIT_EXPECT_NE(test, mpq_queue_poll(q, NULL, NULL) & EPOLLPRI, 0);
+	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLPRI));
 	test_put(test, q, "a", true);
 	test_put(test, q, "b", true);
-	KUNIT_EXPECT_EQ(test, mpq_queue_poll(q, NULL, NULL) & EPOLLPRI, 0);
+	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLPRI));
 	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, &past), -ETIMEDOUT);
 	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 3), -EINVAL);
@@ -186,7 +191,7 @@ static void mpq_test_shutdown(struct kunit *test)
 	test_put(test, q, "b", true);
 	mpq_queue_shutdown(q, false);
 	KUNIT_EXPECT_EQ(test, test_put(test, q, "c", true), -EPIPE);
-	KUNIT_EXPECT_NE(test, mpq_queue_poll(q, NULL, NULL) & EPOLLHUP, 0);
+	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLHUP));
 	expect_get(test, q, "a");
 	mpq_queue_shutdown(q, true);
 	expect_get(test, q, NULL);

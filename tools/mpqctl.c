@@ -27,6 +27,8 @@ enum {
 	EX_SHUTDOWN = 4,
 };
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* Lines of stdin read before `put` queues them, at most. */
 #define PUT_BATCH	256
 
@@ -472,14 +474,14 @@ static void print_stat(const char *name, const struct mpq_stat *st,
 	if (json) {
 		printf("{\"name\": \"%s\", \"state\": \"%s\"", name,
 		       state_name(st->state));
-		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(fields); i++)
 			printf(", \"%s\": %llu", fields[i].key, fields[i].val);
 		fputs("}\n", stdout);
 		return;
 	}
 	printf("%-13s%s\n%-13s%s\n", "name:", name, "state:",
 	       state_name(st->state));
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
 		printf("%s:%*s%llu\n", fields[i].key,
 		       (int)(12 - strlen(fields[i].key)), "", fields[i].val);
 }
@@ -873,7 +875,7 @@ static void usage(FILE *f)
 
 	fputs("usage: mpqctl COMMAND [ARGS]\n"
 	      "       mpqctl COMMAND --help\n\nCommands:\n", f);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].args);
 	fputs("\nExit status: 0 done, 1 error, 2 usage, 3 empty, full or timed out,\n"
 	      "4 shut down. See mpqctl(8).\n", f);
@@ -890,7 +892,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		if (argc > 2)
-			for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			for (i = 0; i < ARRAY_SIZE(cmds); i++)
 				if (!strcmp(argv[2], cmds[i].name))
 					return help(&cmds[i]);
 		usage(stdout);
@@ -901,7 +903,7 @@ int main(int argc, char **argv)
 		       MPQDEV_VERSION_MINOR);
 		return EX_DONE;
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name))
 			continue;
 		opterr = 0;

@@ -34,7 +34,7 @@
 #define NSEC_PER_MSEC	1000000LL
 
 /* How long a helper waits for another process to reach a state. */
-#define MPQ_TEST_WAIT_MS	20000
+#define MPQ_TEST_WAIT_MS	10000
 
 #define MPQ_PARAM_DIR	"/sys/module/mpq/parameters"
 
@@ -291,6 +291,45 @@ static inline int q_wait_stat(int fd, enum mpq_stat_field f, long long want)
 	}
 }
 
+/* Has @pid ended? Does not reap it. */
+static inline bool has_exited(pid_t pid)
+{
+	siginfo_t si = {};
+
+	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return true;
+	return si.si_pid == pid;
+}
+
+/*
+ * q_wait_stat() for a state that child @pid has to reach by sleeping in
+ * the queue: gives up at once with -ECHILD when @pid ends instead.
+ */
+static inline int q_wait_blocked(int fd, enum mpq_stat_field f, long long want,
+				 pid_t pid)
+{
+	int64_t end = now_ns() + MPQ_TEST_WAIT_MS * NSEC_PER_MSEC;
+	struct mpq_stat st;
+
+	for (;;) {
+		if (q_stat(fd, &st) == 0 && stat_field(&st, f) == want)
+			return 0;
+		if (has_exited(pid))
+			return -ECHILD;
+		if (now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+/* A join expected to return at once: bounded, so a bug fails fast. */
+static inline int q_join_soon(int fd)
+{
+	struct __kernel_timespec dl = deadline_in_ms(MPQ_TEST_WAIT_MS);
+
+	return q_join(fd, &dl);
+}
+
 /* Memory shared with forked children, for their results. */
 static inline void *shared_alloc(size_t size)
 {
@@ -335,16 +374,6 @@ static inline int reap(pid_t pid)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return -1;
-}
-
-/* Has @pid ended? Does not reap it. */
-static inline bool has_exited(pid_t pid)
-{
-	siginfo_t si = {};
-
-	if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return true;
-	return si.si_pid == pid;
 }
 
 /* Wait up to MPQ_TEST_WAIT_MS for @pid to end; returns its status or -1. */

@@ -99,7 +99,7 @@ TEST_F(blk, get_blocks_until_put)
 	pid = spawn_getter(self, variant->use_ioctl, 0);
 	ASSERT_LE(0, pid);
 
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_GETTERS, 1, pid));
 	sleep_ms(50);
 	ASSERT_FALSE(has_exited(pid));
 
@@ -126,7 +126,7 @@ TEST_F(blk, put_blocks_until_get)
 	pid = spawn_putter(self, variant->use_ioctl, 0, "two");
 	ASSERT_LE(0, pid);
 
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_PUTTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_PUTTERS, 1, pid));
 	sleep_ms(50);
 	ASSERT_FALSE(has_exited(pid));
 	ASSERT_EQ(0, q_stat(self->fd, &st));
@@ -164,7 +164,7 @@ TEST_F(blk, put_blocks_on_maxbytes)
 
 	pid = spawn_putter(self, variant->use_ioctl, 0, mid);
 	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_PUTTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_PUTTERS, 1, pid));
 	sleep_ms(50);
 	ASSERT_FALSE(has_exited(pid));
 	ASSERT_EQ(0, q_stat(self->fd, &st));
@@ -348,14 +348,14 @@ TEST(small_getter_passes_wakeup_on)
 		res[0].ret = q_read(fd, res[0].buf, 4);
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_GETTERS, 1, small));
 	big = spawn();
 	ASSERT_LE(0, big);
 	if (big == 0) {
 		res[1].ret = q_read(fd, res[1].buf, sizeof(res[1].buf));
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 2));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_GETTERS, 2, big));
 
 	ASSERT_EQ(10L, q_write(fd, "0123456789", 10));
 	EXPECT_EQ(0, reap_timeout(big));
@@ -391,12 +391,12 @@ TEST(putters_do_not_overtake)
 	ASSERT_LE(0, large);
 	if (large == 0)
 		_exit(q_write(fd, mid, sizeof(mid)) == sizeof(mid) ? 0 : 1);
-	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_PUTTERS, 1, large));
 	little = spawn();
 	ASSERT_LE(0, little);
 	if (little == 0)
 		_exit(q_write(fd, small, sizeof(small)) == sizeof(small) ? 0 : 1);
-	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 2));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_PUTTERS, 2, little));
 
 	/* 60 bytes queued: 20 more would fit, but not ahead of the 50. */
 	ASSERT_EQ(30L, q_read(fd, buf, sizeof(buf)));

@@ -52,8 +52,8 @@ TEST_F(jq, nothing_unfinished)
 	ASSERT_EQ(1L, q_write(self->fd, "x", 1));
 	ASSERT_EQ(1L, q_read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(0, q_task_done(self->fd, 1));
-	EXPECT_EQ(0, q_join(self->fd, NULL));
-	EXPECT_EQ(0, q_join(self->fd, NULL));
+	EXPECT_EQ(0, q_join_soon(self->fd));
+	EXPECT_EQ(0, q_join_soon(self->fd));
 }
 
 TEST_F(jq, returns_at_last_task_done)
@@ -67,7 +67,7 @@ TEST_F(jq, returns_at_last_task_done)
 		ASSERT_EQ(1L, q_write(self->fd, "t", 1));
 	pid = spawn_joiner(self, 0);
 	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_JOINERS, 1, pid));
 
 	/* Getting is not finishing: the queue is empty, the tasks are not. */
 	for (i = 0; i < 3; i++)
@@ -99,7 +99,7 @@ TEST_F(jq, new_put_keeps_joiner_waiting)
 	ASSERT_EQ(1L, q_write(self->fd, "a", 1));
 	pid = spawn_joiner(self, 0);
 	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_JOINERS, 1, pid));
 
 	ASSERT_EQ(1L, q_write(self->fd, "b", 1));
 	ASSERT_EQ(1L, q_read(self->fd, buf, sizeof(buf)));
@@ -146,7 +146,7 @@ TEST_F(jq, task_done_count)
 	EXPECT_EQ(0ULL, st.unfinished);
 	/* task_done does not touch the messages. */
 	EXPECT_EQ(5ULL, st.qsize);
-	EXPECT_EQ(0, q_join(self->fd, NULL));
+	EXPECT_EQ(0, q_join_soon(self->fd));
 }
 
 TEST_F(jq, task_done_too_often)

@@ -225,7 +225,7 @@ TEST_F(nq, blocked_getter_on_other_open)
 		*ret = (int)q_read(r, buf, sizeof(buf));
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(r, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(r, ST_GETTERS, 1, pid));
 	w = mpq_open_named(self->name[0], O_WRONLY);
 	ASSERT_LE(0, w);
 	ASSERT_EQ(2L, q_write(w, "go", 2));

@@ -60,7 +60,8 @@ FIXTURE_SETUP(pq)
 {
 	self->revents = shared_alloc(sizeof(int));
 	ASSERT_TRUE(self->revents != NULL);
-	self->fd = mpq_new(1, 0, 0, 0);
+	/* Non-blocking: a readiness bug shows as EAGAIN, not as a hang. */
+	self->fd = mpq_new(1, 0, 0, MPQ_CREATE_NONBLOCK);
 	ASSERT_LE(0, self->fd);
 }
 
@@ -101,7 +102,7 @@ TEST_F(pq, maxbytes_clears_pollout)
 	char buf[16];
 
 	close(self->fd);
-	self->fd = mpq_new(0, 10, 10, 0);
+	self->fd = mpq_new(0, 10, 10, MPQ_CREATE_NONBLOCK);
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(9L, q_write(self->fd, "123456789", 9));
 	/* One more byte fits. */

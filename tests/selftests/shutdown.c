@@ -109,7 +109,7 @@ TEST_F(sd, drain)
 
 	/* Task accounting goes on after shutdown. */
 	EXPECT_EQ(0, q_task_done(self->fd, 3));
-	EXPECT_EQ(0, q_join(self->fd, NULL));
+	EXPECT_EQ(0, q_join_soon(self->fd));
 }
 
 TEST_F(sd, immediate)
@@ -134,7 +134,7 @@ TEST_F(sd, immediate)
 	gets_eof(_metadata, self->fd);
 	EXPECT_EQ(-EINVAL, q_task_done(self->fd, 2));
 	EXPECT_EQ(0, q_task_done(self->fd, 1));
-	EXPECT_EQ(0, q_join(self->fd, NULL));
+	EXPECT_EQ(0, q_join_soon(self->fd));
 }
 
 TEST_F(sd, idempotent_and_permanent)
@@ -323,13 +323,13 @@ TEST_F(sd, drain_keeps_joiners_waiting)
 		self->res[0].ret = q_join(self->fd, NULL);
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_JOINERS, 1, pid));
 	ASSERT_EQ(0, q_shutdown(self->fd, 0));
 
 	/* Two tasks are still unfinished: the joiner has to wait for them. */
 	sleep_ms(100);
 	ASSERT_FALSE(has_exited(pid));
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_JOINERS, 1, pid));
 
 	ASSERT_EQ(1L, q_read(self->fd, buf, sizeof(buf)));
 	ASSERT_EQ(1L, q_read(self->fd, buf, sizeof(buf)));
@@ -383,7 +383,7 @@ TEST_F(sd, drain_delivers_to_woken_getter)
 
 	pid = spawn_getter(self, 0);
 	ASSERT_LE(0, pid);
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_GETTERS, 1, pid));
 	ASSERT_EQ(1L, q_write(self->fd, "z", 1));
 	ASSERT_EQ(0, q_shutdown(self->fd, 0));
 	EXPECT_EQ(0, reap_timeout(pid));

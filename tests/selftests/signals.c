@@ -153,7 +153,7 @@ static void interrupt_wait(struct __test_metadata *_metadata,
 		res->ret = run_op(op, self->fd, res->buf, sizeof(res->buf));
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, waiters, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, waiters, 1, pid));
 	ASSERT_EQ(0, kill(pid, variant->signo));
 	ASSERT_EQ(0, wait_handled(1));
 
@@ -183,7 +183,8 @@ static void interrupt_wait(struct __test_metadata *_metadata,
 	}
 
 	/* Restarted: asleep again (the handler ran, the call did not return). */
-	ASSERT_EQ(0, q_wait_stat(self->fd, waiters, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, waiters, 1, pid))
+		TH_LOG("not restarted: returned %ld", res->ret);
 	sleep_ms(50);
 	ASSERT_FALSE(has_exited(pid));
 	EXPECT_EQ(1, res->handled);
@@ -282,7 +283,7 @@ TEST(restarted_timed_get_times_out)
 		res->ret = q_get(fd, buf, sizeof(buf), MPQ_XFER_TIMEOUT, &dl);
 		_exit(now_ns() >= kts_to_ns(&dl) ? 0 : 2);
 	}
-	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_GETTERS, 1, pid));
 	ASSERT_EQ(0, kill(pid, SIGUSR1));
 	ASSERT_EQ(0, wait_handled(1));
 	/* 2: returned before the deadline. */
@@ -306,7 +307,7 @@ TEST(sigkill_in_waits)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(q_read(fd, buf, sizeof(buf)) > 0 ? 0 : 1);
-	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_GETTERS, 1, pid));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(128 + SIGKILL, reap(pid));
 	ASSERT_EQ(0, q_wait_stat(fd, ST_GETTERS, 0));
@@ -317,7 +318,7 @@ TEST(sigkill_in_waits)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(q_write(fd, "y", 1) == 1 ? 0 : 1);
-	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_PUTTERS, 1, pid));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(128 + SIGKILL, reap(pid));
 	ASSERT_EQ(0, q_wait_stat(fd, ST_PUTTERS, 0));
@@ -327,7 +328,7 @@ TEST(sigkill_in_waits)
 	ASSERT_LE(0, pid);
 	if (pid == 0)
 		_exit(q_join(fd, NULL) == 0 ? 0 : 1);
-	ASSERT_EQ(0, q_wait_stat(fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_JOINERS, 1, pid));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(128 + SIGKILL, reap(pid));
 	ASSERT_EQ(0, q_wait_stat(fd, ST_JOINERS, 0));

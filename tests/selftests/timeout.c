@@ -122,7 +122,7 @@ TEST_F(tq, get_woken_before_deadline)
 		*ret = q_get(self->fd, buf, sizeof(buf), MPQ_XFER_TIMEOUT, &dl);
 		_exit(*ret == 2 && !memcmp(buf, "hi", 2) ? 0 : 1);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_GETTERS, 1, pid));
 	ASSERT_EQ(0, q_put(self->fd, "hi", 2, 0, NULL));
 	EXPECT_EQ(0, reap_timeout(pid));
 	EXPECT_EQ(2L, *ret);
@@ -144,7 +144,7 @@ TEST_F(tq, put_woken_before_deadline)
 		*ret = q_put(self->fd, "2", 1, MPQ_XFER_TIMEOUT, &dl);
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_PUTTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_PUTTERS, 1, pid));
 	ASSERT_EQ(1L, q_get(self->fd, buf, sizeof(buf), 0, NULL));
 	EXPECT_EQ('1', buf[0]);
 	EXPECT_EQ(0, reap_timeout(pid));
@@ -169,7 +169,7 @@ TEST_F(tq, join_woken_before_deadline)
 		*ret = q_join(self->fd, &dl);
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_JOINERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_JOINERS, 1, pid));
 	ASSERT_EQ(1L, q_get(self->fd, buf, sizeof(buf), 0, NULL));
 	ASSERT_EQ(0, q_task_done(self->fd, 1));
 	EXPECT_EQ(0, reap_timeout(pid));
@@ -195,7 +195,7 @@ TEST_F(tq, far_deadline)
 		*ret = q_get(self->fd, buf, sizeof(buf), MPQ_XFER_TIMEOUT, &far);
 		_exit(0);
 	}
-	ASSERT_EQ(0, q_wait_stat(self->fd, ST_GETTERS, 1));
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_GETTERS, 1, pid));
 	sleep_ms(50);
 	ASSERT_FALSE(has_exited(pid));
 	ASSERT_EQ(0, q_put(self->fd, "b", 1, 0, NULL));

@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run every example and check what it prints (TAP). Which consumer gets
+# which item is up to the kernel, so the pool examples are checked as sets.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+ex=$top/examples
+export MPQCTL=${MPQCTL:-$top/tools/mpqctl}
+n=0
+failed=0
+
+result() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - $2"
+		[ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/# /'
+	fi
+}
+
+# run NAME: run an example (killed after 60 s), keep $out and $rc.
+run() {
+	rc=0
+	out=$(timeout 60 "$ex/$1" 2>&1) || rc=$?
+	result "$rc" "$1 exits 0" "$out"
+}
+
+same() {
+	[ "$1" = "$2" ]
+	result $? "$3" "got:
+$1
+want:
+$2"
+}
+
+# (a) one daemon-style worker: the whole output is fixed.
+run worker
+same "$out" "Working on 1
+Finished 1
+Working on 2
+Finished 2
+Working on 3
+Finished 3
+Working on 4
+Finished 4
+All work completed" "worker: each item worked on and finished, in order, then join returns"
+
+# (b) a pool of two: each item once, finished before join returns.
+run worker_pool
+same "$(echo "$out" | sed -n 's/^worker [12]: finished //p' | sort)" "1
+2
+3
+4" "worker_pool: every item finished exactly once"
+same "$(echo "$out" | tail -n 1)" "All work completed" \
+	"worker_pool: join returns after the last item is finished"
+same "$(echo "$out" | grep -c '^worker [12]: working on')" 4 \
+	"worker_pool: 4 items worked on"
+
+# (c) and (d): every task once, each consumer stops once.
+for prog in sentinel shutdown; do
+	case $prog in
+	sentinel) stop="got STOP, exiting" ;;
+	shutdown) stop="queue shut down, exiting" ;;
+	esac
+	run $prog
+	same "$(echo "$out" | sed -n 's/^consumer [12]: task //p' | sort -n)" \
+		"$(seq 1 6)" "$prog: every task consumed exactly once"
+	same "$(echo "$out" | grep "$stop" | sed 's/: .*//' | sort)" \
+		"consumer 1
+consumer 2" "$prog: each consumer stopped once"
+	same "$(echo "$out" | tail -n 1)" "all consumers exited" \
+		"$prog: the producer saw both consumers exit"
+done
+same "$(echo "$out" | grep -c '^producer: queue shut down$')" 1 \
+	"shutdown: one shutdown call, no sentinels"
+
+# (e) the shell job queue.
+before=$("$MPQCTL" list)
+run jobqueue.sh
+same "$(echo "$out" | sed -n 's/^\(job [0-9]*\): done by worker [12]$/\1/p')" \
+	"$(seq 1 6 | sed 's/^/job /')" "jobqueue.sh: every job done once, results in order"
+same "$(echo "$out" | grep '^producer: all jobs done')" \
+	"producer: all jobs done, 6 results waiting" \
+	"jobqueue.sh: join returned after all six jobs were done"
+same "$(echo "$out" | grep -c 'mpqctl')" 0 "jobqueue.sh: no error from mpqctl"
+same "$("$MPQCTL" list)" "$before" "jobqueue.sh: removed its queues"
+out=$(timeout 60 "$ex/jobqueue.sh" 20 2>&1)
+same "$(echo "$out" | grep -c 'done by worker')" 20 "jobqueue.sh 20: twenty jobs"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

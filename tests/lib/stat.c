@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpq_qsize(), mpq_empty(), mpq_full(), mpq_stat(): exact at the moment of
+ * the call; full() means a 1-byte put would block, by count or by bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <mpqdev.h>
+
+/*
+ * The 6.1 harness has unused parameters, and prints compared pointers as
+ * integers (a warning with -m32); -Wextra -Werror is on.
+ */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
+#include "kselftest_harness.h"
+
+TEST(full_by_count)
+{
+	mpq_t *q = mpq_queue_new(2);
+	char buf[4];
+
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(0, mpq_qsize(q));
+	EXPECT_TRUE(mpq_empty(q));
+	EXPECT_FALSE(mpq_full(q));
+	ASSERT_EQ(0, mpq_put_nowait(q, "a", 1));
+	EXPECT_EQ(1, mpq_qsize(q));
+	EXPECT_FALSE(mpq_empty(q));
+	EXPECT_FALSE(mpq_full(q));
+	ASSERT_EQ(0, mpq_put_nowait(q, "b", 1));
+	EXPECT_EQ(2, mpq_qsize(q));
+	EXPECT_TRUE(mpq_full(q));
+	ASSERT_EQ(1, mpq_get_nowait(q, buf, sizeof(buf)));
+	EXPECT_FALSE(mpq_full(q));
+	mpq_free(q);
+}
+
+TEST(unlimited_never_full)
+{
+	mpq_t *q = mpq_queue_new(0);
+	int i;
+
+	ASSERT_NE(NULL, q);
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ(0, mpq_put_nowait(q, "a", 1));
+	EXPECT_EQ(1000, mpq_qsize(q));
+	EXPECT_FALSE(mpq_full(q));
+	mpq_free(q);
+}
+
+TEST(full_by_bytes)
+{
+	const struct mpq_attr attr = { .msgsize_max = 10, .maxbytes = 10 };
+	char name[64], buf[16];
+	mpq_t *q;
+
+	snprintf(name, sizeof(name), "libtest-%d-bytes", getpid());
+	q = mpq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mpq_unlink(name));
+	ASSERT_EQ(0, mpq_put_nowait(q, "12345678", 8));
+	EXPECT_FALSE(mpq_full(q));	/* 9 bytes would fit */
+	EXPECT_EQ(-EAGAIN, mpq_put_nowait(q, "abc", 3));
+	ASSERT_EQ(0, mpq_put_nowait(q, "9", 1));
+	EXPECT_FALSE(mpq_full(q));
+	ASSERT_EQ(0, mpq_put_nowait(q, "0", 1));
+	EXPECT_TRUE(mpq_full(q));	/* 10 of 10 bytes */
+	EXPECT_EQ(3, mpq_qsize(q));
+	ASSERT_EQ(8, mpq_get_nowait(q, buf, sizeof(buf)));
+	EXPECT_FALSE(mpq_full(q));
+	mpq_free(q);
+}
+
+TEST(counters)
+{
+	mpq_t *q = mpq_joinable_new(0);
+	struct mpq_stat st;
+	char buf[8];
+
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mpq_put_nowait(q, "abc", 3));
+	ASSERT_EQ(0, mpq_put_nowait(q, "de", 2));
+	ASSERT_EQ(3, mpq_get_nowait(q, buf, sizeof(buf)));
+	ASSERT_EQ(0, mpq_stat(q, &st));
+	EXPECT_EQ(1ULL, st.qsize);
+	EXPECT_EQ(2ULL, st.bytes);
+	EXPECT_EQ(2ULL, st.unfinished);
+	EXPECT_EQ(2ULL, st.total_puts);
+	EXPECT_EQ(1ULL, st.total_gets);
+	EXPECT_EQ(0U, st.getters);
+	EXPECT_EQ(0U, st.putters);
+	EXPECT_EQ(0U, st.joiners);
+	EXPECT_EQ(-EINVAL, mpq_stat(q, NULL));
+	mpq_free(q);
+}
+
+static void *blocked_get(void *arg)
+{
+	char buf[8];
+
+	return (void *)(long)mpq_get((mpq_t *)arg, buf, sizeof(buf), true, -1);
+}
+
+TEST(counts_waiters)
+{
+	mpq_t *q = mpq_queue_new(0);
+	struct mpq_stat st;
+	pthread_t t;
+	void *ret;
+	int i;
+
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_get, q));
+	for (i = 0; i < 500; i++) {
+		ASSERT_EQ(0, mpq_stat(q, &st));
+		if (st.getters == 1)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(1U, st.getters);
+	ASSERT_EQ(0, mpq_put_nowait(q, "x", 1));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(1L, (long)ret);
+	ASSERT_EQ(0, mpq_stat(q, &st));
+	EXPECT_EQ(0U, st.getters);
+	mpq_free(q);
+}
+
+/* On error the bool functions return false and set errno. */
+TEST(closed_handle)
+{
+	mpq_t *q = mpq_queue_new(1);
+	struct mpq_stat st;
+
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mpq_put_nowait(q, "x", 1));
+	ASSERT_EQ(0, mpq_close(q));
+	EXPECT_EQ(-EBADF, mpq_qsize(q));
+	EXPECT_EQ(-EBADF, mpq_stat(q, &st));
+	errno = 0;
+	EXPECT_FALSE(mpq_empty(q));
+	EXPECT_EQ(EBADF, errno);
+	errno = 0;
+	EXPECT_FALSE(mpq_full(q));
+	EXPECT_EQ(EBADF, errno);
+	mpq_free(q);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,509 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Documentation/benchmarks.md from the CSV of tools/mpq-bench (POSIX awk).
+# Run by tools/mpq-bench-run, which passes facts about the host:
+#   awk -f report.awk -v host_cpu=... -v load_before=... -v load_after=...
+#       -v qemu=... -v vm_smp=... -v vm_mem=... -v png=... -v csvname=... CSV
+# With -v plot=1 it prints instead the data for tools/bench/throughput.gp:
+# messages/s by size, one column per mechanism, topology 1->1.
+
+BEGIN {
+	FS = ","
+	nmech = split("mpq mpq-batch mqueue seqpacket sysv pipe mpq-ioctl", MECH, " ")
+	ntopo = split("1-1 4-4 8-1 1-8", TOPO, " ")
+	NAME["mpq"] = "mpq, write/read"
+	NAME["mpq-batch"] = "mpq, batched"
+	NAME["mqueue"] = "POSIX mqueue"
+	NAME["seqpacket"] = "AF_UNIX SOCK_SEQPACKET"
+	NAME["sysv"] = "SysV msgsnd/msgrcv"
+	NAME["pipe"] = "pipe (byte stream)"
+	NAME["mpq-ioctl"] = "mpq, MPQ_IOC_PUT/GET"
+	ARROW["1-1"] = "1→1"
+	ARROW["4-4"] = "4→4"
+	ARROW["8-1"] = "8→1"
+	ARROW["1-8"] = "1→8"
+}
+
+/^# mpq-bench / {
+	n = split($0, kv, " ")
+	for (i = 3; i <= n; i++) {
+		eq = index(kv[i], "=")
+		if (eq)
+			META[substr(kv[i], 1, eq - 1)] = substr(kv[i], eq + 1)
+	}
+	next
+}
+/^#/ { next }
+$1 == "test" {
+	for (i = 1; i <= NF; i++)
+		COL[$i] = i
+	next
+}
+{
+	key = $1 SUBSEP $2 SUBSEP $3 SUBSEP $4
+	ROW[key] = $0
+	if (($1 == "tput" || $1 == "cost" || $1 == "lat") && !(($3) in HAVE_SIZE)) {
+		HAVE_SIZE[$3] = 1
+		SIZES[++nsize] = $3
+	}
+	if ($1 == "tput")
+		HAVE_TOPO[$4] = 1
+	# How far apart the rounds of one cell were: the noise.
+	if ($1 == "tput" && $COL["min_msgs_per_s"] > 0)
+		SPREAD[++nspread] = $COL["max_msgs_per_s"] / $COL["min_msgs_per_s"]
+	if ($1 == "mem" && !(($3) in HAVE_MSIZE)) {
+		HAVE_MSIZE[$3] = 1
+		MSIZES[++nmsize] = $3
+	}
+}
+
+# The named column of a result, "" when missing or empty.
+function get(test, mech, size, topo, col,    key, f) {
+	key = test SUBSEP mech SUBSEP size SUBSEP topo
+	if (!(key in ROW) || !(col in COL))
+		return ""
+	split(ROW[key], f, ",")
+	return f[COL[col]]
+}
+
+function sizestr(b) {
+	if (b >= 1024 && b % 1024 == 0)
+		return (b / 1024) " KiB"
+	return b " B"
+}
+
+# 1234567 -> 1,234,567
+function grp(n,    s, r) {
+	s = sprintf("%.0f", n)
+	r = ""
+	while (length(s) > 3) {
+		r = "," substr(s, length(s) - 2) r
+		s = substr(s, 1, length(s) - 3)
+	}
+	return s r
+}
+
+function num(v) {
+	if (v == "")
+		return "–"
+	v += 0
+	if (v >= 100)
+		return grp(v)
+	if (v >= 10)
+		return sprintf("%.1f", v)
+	return sprintf("%.2f", v)
+}
+
+function ratio(a, b) {
+	if (a == "" || b == "" || b == 0)
+		return "–"
+	return sprintf("%.2f×", a / b)
+}
+
+# A rounded difference with its sign, never "-0".
+function signed(d) {
+	d = d < 0 ? -int(-d + 0.5) : int(d + 0.5)
+	return (d > 0 ? "+" : "") d
+}
+
+# Median of SPREAD[1..nspread] (insertion sort: POSIX awk has no sort).
+function spread_median(    i, j, v) {
+	for (i = 2; i <= nspread; i++) {
+		v = SPREAD[i]
+		for (j = i - 1; j >= 1 && SPREAD[j] > v; j--)
+			SPREAD[j + 1] = SPREAD[j]
+		SPREAD[j + 1] = v
+	}
+	if (nspread % 2)
+		return SPREAD[(nspread + 1) / 2]
+	return (SPREAD[nspread / 2] + SPREAD[nspread / 2 + 1]) / 2
+}
+
+function yes(ok) {
+	return ok ? "**met**" : "**not met**"
+}
+
+function tput_cell(mech, size, topo,    r, m) {
+	r = get("tput", mech, size, topo, "msgs_per_s")
+	if (r == "")
+		return "failed"
+	m = get("tput", "mqueue", size, topo, "msgs_per_s")
+	return grp(r) " · " num(get("tput", mech, size, topo, "mb_per_s")) \
+		" MB/s · " ratio(r, m)
+}
+
+function mechs_in(test,    i, n) {
+	n = 0
+	for (i = 1; i <= nmech; i++)
+		if (has(test, MECH[i]))
+			LIST[++n] = MECH[i]
+	return n
+}
+
+function has(test, mech,    k, p) {
+	for (k in ROW) {
+		split(k, p, SUBSEP)
+		if (p[1] == test && p[2] == mech)
+			return 1
+	}
+	return 0
+}
+
+function header(first, n, labels,    i, s, d) {
+	s = "| " first
+	d = "| ---"
+	for (i = 1; i <= n; i++) {
+		s = s " | " labels[i]
+		d = d " | ---:"
+	}
+	print s " |"
+	print d " |"
+}
+
+function plot_data(    i, j, s, line, v) {
+	n = mechs_in("tput")
+	line = "size label"
+	for (j = 1; j <= n; j++)
+		line = line " \"" NAME[LIST[j]] "\""
+	print line
+	for (i = 1; i <= nsize; i++) {
+		s = SIZES[i]
+		line = s " \"" sizestr(s) "\""
+		for (j = 1; j <= n; j++) {
+			v = get("tput", LIST[j], s, "1-1", "msgs_per_s")
+			line = line " " (v == "" ? "?" : v)
+		}
+		print line
+	}
+}
+
+function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, mem) {
+	print "## Targets"
+	print ""
+	print "All measured in this run, 64-byte messages."
+	print ""
+	print "| target | measured | |"
+	print "| --- | --- | --- |"
+	s1 = get("tput", "mpq", 64, "1-1", "msgs_per_s")
+	mq = get("tput", "mqueue", 64, "1-1", "msgs_per_s")
+	b1 = get("tput", "mpq-batch", 64, "1-1", "msgs_per_s")
+	pp = get("tput", "pipe", 64, "1-1", "msgs_per_s")
+	if (s1 != "" && mq != "")
+		printf("| single-message mpq, 1→1, ≥ 1.2× mqueue | %s msgs/s vs %s: %s | %s |\n",
+		       grp(s1), grp(mq), ratio(s1, mq), yes(s1 + 0 >= 1.2 * mq))
+	if (b1 != "" && mq != "" && pp != "")
+		printf("| batched mpq, 1→1, ≥ 3× mqueue and ≥ pipe | %s msgs/s: %s mqueue, %s pipe | %s |\n",
+		       grp(b1), ratio(b1, mq), ratio(b1, pp),
+		       yes(b1 + 0 >= 3 * mq && b1 + 0 >= pp + 0))
+	mp1 = get("tput", "mpq", 64, "1-1", "msgs_per_s")
+	mq1 = mq
+	for (i = 1; i <= 2; i++) {
+		t = i == 1 ? "4-4" : "1-8"
+		mp = get("tput", "mpq", 64, t, "msgs_per_s")
+		r = get("tput", "mqueue", 64, t, "msgs_per_s")
+		herd = get("tput", "mpq", 64, t, "vol_ctxsw_per_msg")
+		if (mp == "" || r == "" || herd == "" || mp1 == "" || mq1 == "")
+			continue
+		printf("| %s: no thundering herd (voluntary context switches per message ≤ 2) | %s | %s |\n",
+		       ARROW[t], sprintf("%.2f", herd), yes(herd + 0 <= 2))
+		printf("| %s: scaling from 1→1 no worse than mqueue | mpq %s, mqueue %s | %s |\n",
+		       ARROW[t], ratio(mp, mp1), ratio(r, mq1),
+		       yes(mp / mp1 >= r / mq1))
+	}
+	lp = get("lat", "mpq", 64, "1-1", "p99_us")
+	lq = get("lat", "mqueue", 64, "1-1", "p99_us")
+	if (lp != "" && lq != "")
+		printf("| round-trip p99 ≤ mqueue | %s µs vs %s µs | %s |\n",
+		       num(lp), num(lq), yes(lp + 0 <= lq + 0))
+	lp = get("lat", "mpq", 64, "1-1-samecpu", "p99_us")
+	lq = get("lat", "mqueue", 64, "1-1-samecpu", "p99_us")
+	if (lp != "" && lq != "")
+		printf("| round-trip p99 ≤ mqueue, both on one CPU | %s µs vs %s µs | %s |\n",
+		       num(lp), num(lq), yes(lp + 0 <= lq + 0))
+	mem = get("mem", "mpq", 64, "1-1", "kernel_b_per_msg")
+	if (mem != "")
+		printf("| kernel memory per queued message ≤ payload + 64 B = 128 B | %s B | %s |\n",
+		       num(mem), yes(mem + 0 <= 128))
+	print ""
+}
+
+function tput_tables(    t, i, j, n, lab) {
+	if (!mechs_in("tput"))
+		return
+	print "## Throughput"
+	print ""
+	print "Each cell: messages/s · MB/s (10⁶ bytes of payload) · ratio to mqueue in"
+	print "the same cell. The median of " META["rounds"] " rounds; the CSV has each"
+	print "cell's fastest and slowest round."
+	print ""
+	n = mechs_in("tput")
+	for (i = 1; i <= nsize; i++)
+		lab[i] = sizestr(SIZES[i])
+	for (t = 1; t <= ntopo; t++) {
+		if (!(TOPO[t] in HAVE_TOPO))
+			continue
+		print "### " ARROW[TOPO[t]] " (" TOPO_DESC(TOPO[t]) ")"
+		print ""
+		header("mechanism", nsize, lab)
+		for (j = 1; j <= n; j++) {
+			line = "| " NAME[LIST[j]]
+			for (i = 1; i <= nsize; i++)
+				line = line " | " tput_cell(LIST[j], SIZES[i], TOPO[t])
+			print line " |"
+		}
+		print ""
+		if (TOPO[t] == "1-1") {
+			print "![messages/s by message size, 1→1](" png ")"
+			print ""
+		}
+	}
+}
+
+function TOPO_DESC(t,    p) {
+	split(t, p, "-")
+	return p[1] " producer" (p[1] > 1 ? "s" : "") ", " p[2] " consumer" (p[2] > 1 ? "s" : "")
+}
+
+function ctx_table(    t, j, n, lab, k, line, v, w) {
+	if (!mechs_in("tput"))
+		return
+	print "## Context switches per message"
+	print ""
+	print "Voluntary + involuntary context switches of every producer and consumer"
+	print "(from /proc/PID/status) over the messages delivered, 64-byte messages;"
+	print "voluntary alone in parentheses. A put that woke every blocked getter"
+	print "(a thundering herd) would show up as several voluntary switches per"
+	print "message with 4 or 8 consumers."
+	print ""
+	n = mechs_in("tput")
+	k = 0
+	for (t = 1; t <= ntopo; t++)
+		if (TOPO[t] in HAVE_TOPO)
+			lab[++k] = ARROW[TOPO[t]]
+	header("mechanism", k, lab)
+	for (j = 1; j <= n; j++) {
+		line = "| " NAME[LIST[j]]
+		for (t = 1; t <= ntopo; t++) {
+			if (!(TOPO[t] in HAVE_TOPO))
+				continue
+			v = get("tput", LIST[j], 64, TOPO[t], "ctxsw_per_msg")
+			w = get("tput", LIST[j], 64, TOPO[t], "vol_ctxsw_per_msg")
+			line = line " | " (v == "" ? "–" : sprintf("%.3f (%.3f)", v, w))
+		}
+		print line " |"
+	}
+	print ""
+}
+
+function cost_table(    i, j, n, lab, line, v, q) {
+	if (!mechs_in("cost"))
+		return
+	print "## CPU cost per message"
+	print ""
+	print "One process puts a burst of messages (64, or a batch of 64) and gets"
+	print "them back, over and over: µs of CPU per message for a put plus a get,"
+	print "with no wakeup and no second process, and the ratio to mqueue (lower"
+	print "is cheaper)."
+	print ""
+	n = mechs_in("cost")
+	for (i = 1; i <= nsize; i++)
+		lab[i] = sizestr(SIZES[i])
+	header("mechanism", nsize, lab)
+	for (j = 1; j <= n; j++) {
+		line = "| " NAME[LIST[j]]
+		for (i = 1; i <= nsize; i++) {
+			v = get("cost", LIST[j], SIZES[i], "1-proc", "ns_per_msg")
+			q = get("cost", "mqueue", SIZES[i], "1-proc", "ns_per_msg")
+			line = line " | " (v == "" ? "–" : num(v / 1000) " · " ratio(v, q))
+		}
+		print line " |"
+	}
+	print ""
+}
+
+function lat_tables(    v, i, j, n, lab, topo, line, p50, p99) {
+	if (!mechs_in("lat"))
+		return
+	print "## Round-trip latency"
+	print ""
+	print "One process sends a message, a second one receives it and sends it back"
+	print "on a second queue of the same kind; p50 / p99 of the round trip in µs."
+	print ""
+	n = mechs_in("lat")
+	for (i = 1; i <= nsize; i++)
+		lab[i] = sizestr(SIZES[i])
+	for (v = 1; v <= 2; v++) {
+		topo = v == 1 ? "1-1" : "1-1-samecpu"
+		if (v == 1)
+			print "### Any CPU (the scheduler places both processes)"
+		else
+			print "### Both processes pinned to CPU 0"
+		print ""
+		if (v == 1) {
+			print "Each wakeup usually crosses to the other vCPU: besides the"
+			print "mechanism, this measures the IPI and, under TCG on a shared"
+			print "host, how soon the host runs the other vCPU's thread."
+		} else {
+			print "Every wakeup is a context switch on one vCPU: the mechanisms'"
+			print "own cost."
+		}
+		print ""
+		header("mechanism", nsize, lab)
+		for (j = 1; j <= n; j++) {
+			line = "| " NAME[LIST[j]]
+			for (i = 1; i <= nsize; i++) {
+				p50 = get("lat", LIST[j], SIZES[i], topo, "p50_us")
+				p99 = get("lat", LIST[j], SIZES[i], topo, "p99_us")
+				line = line " | " (p50 == "" ? "–" : num(p50) " / " num(p99))
+			}
+			print line " |"
+		}
+		print ""
+	}
+}
+
+function mem_tables(    i, j, n, lab, line, k, s) {
+	if (!mechs_in("mem"))
+		return
+	print "## Kernel memory per queued message"
+	print ""
+	print "A child process in its own memory cgroup (cgroup v2, mounted by"
+	print "mpq-bench if needed) fills one queue with N messages without any"
+	print "consumer; N is 32 MiB / size, between 200 and 50,000. Reported: the rise"
+	print "of the cgroup's `kernel` counter in memory.stat (every kernel allocation"
+	print "charged to the cgroup; slab objects at their full object size) divided"
+	print "by N, after forcing the cgroup's statistics to be flushed. Bytes per"
+	print "message; in parentheses the overhead over the payload."
+	print ""
+	n = mechs_in("mem")
+	for (i = 1; i <= nmsize; i++)
+		lab[i] = sizestr(MSIZES[i])
+	header("mechanism", nmsize, lab)
+	for (j = 1; j <= n; j++) {
+		line = "| " NAME[LIST[j]]
+		for (i = 1; i <= nmsize; i++) {
+			k = get("mem", LIST[j], MSIZES[i], "1-1", "kernel_b_per_msg")
+			line = line " | " (k == "" ? "–" : \
+				num(k) " (" signed(k - MSIZES[i]) ")")
+		}
+		print line " |"
+	}
+	print ""
+	print "64-byte messages by every measure: `slab` of memory.stat (slab objects"
+	print "only), memory.current (whole pages, with per-CPU charge batches) and"
+	print "the system-wide Slab of /proc/meminfo (whole slab pages, includes"
+	print "anything else the guest allocated meanwhile)."
+	print ""
+	lab[1] = "memcg kernel"
+	lab[2] = "memcg slab"
+	lab[3] = "memory.current"
+	lab[4] = "global Slab"
+	header("mechanism", 4, lab)
+	for (j = 1; j <= n; j++) {
+		s = "| " NAME[LIST[j]]
+		s = s " | " num(get("mem", LIST[j], 64, "1-1", "kernel_b_per_msg"))
+		s = s " | " num(get("mem", LIST[j], 64, "1-1", "slab_b_per_msg"))
+		s = s " | " num(get("mem", LIST[j], 64, "1-1", "current_b_per_msg"))
+		s = s " | " num(get("mem", LIST[j], 64, "1-1", "global_slab_b_per_msg"))
+		print s " |"
+	}
+	print ""
+}
+
+function bound_table(    i, j, n, lab, line, c) {
+	if (!mechs_in("tput"))
+		return
+	print "## Queue bound"
+	print ""
+	print "Every queue is set up to hold " META["bound"] " messages before a put"
+	print "blocks, as closely as the mechanism allows; the count below is measured"
+	print "by filling each queue without blocking:"
+	print ""
+	print "- mpq: `maxsize` = bound, `maxbytes` = bound × size."
+	print "- mqueue: `mq_maxmsg` = bound (RLIMIT_MSGQUEUE raised, sysctls raised)."
+	print "- SysV: `msg_qbytes` = bound × size (`kernel.msgmax` raised); the kernel"
+	print "  also caps the message count at msg_qbytes."
+	print "- SOCK_SEQPACKET: bounded by the sender's SO_SNDBUF against the skbs'"
+	print "  truesize; SO_SNDBUFFORCE is scaled until the socket holds the bound."
+	print "- pipe: F_SETPIPE_SZ = bound × size, rounded up by the kernel to a power"
+	print "  of two pages."
+	print ""
+	n = mechs_in("tput")
+	for (i = 1; i <= nsize; i++)
+		lab[i] = sizestr(SIZES[i])
+	header("mechanism", nsize, lab)
+	for (j = 1; j <= n; j++) {
+		line = "| " NAME[LIST[j]]
+		for (i = 1; i <= nsize; i++) {
+			c = get("tput", LIST[j], SIZES[i], "1-1", "capacity")
+			line = line " | " (c == "" ? "–" : c)
+		}
+		print line " |"
+	}
+	print ""
+}
+
+function method() {
+	print "## Method"
+	print ""
+	print "- One boot of `tools/mpq-vm` runs `tools/mpq-bench`: every mechanism,"
+	print "  size and topology in the same guest, one after the other."
+	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
+	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
+	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\"); POSIX mq_send/mq_receive;"
+	print "  AF_UNIX SOCK_SEQPACKET socketpair send/recv; SysV msgsnd/msgrcv; a pipe,"
+	print "  where a \"message\" is " "size bytes of the stream (reads loop until"
+	print "  they have that many) — one copy in and one out, no boundaries: the"
+	print "  reference."
+	print "- Throughput: producers and consumers are processes (fork) sharing one"
+	print "  queue, blocking calls, no pacing. After a warm-up, each run counts the"
+	print "  messages consumers received over its measured time. A cell (mechanism,"
+	print "  size, topology) is " META["rounds"] " runs of " \
+		sprintf("%.2g", META["duration"] / META["rounds"]) " s; the mechanisms of"
+	print "  one size and topology take turns run by run, so a change of load on the"
+	print "  host falls on all of them; the median run is reported."
+	print "- Latency: " META["lat_duration"] " s of round trips per mechanism and"
+	print "  size (in " META["rounds"] " turns), timed with CLOCK_MONOTONIC."
+	print "- CPU cost: " sprintf("%.2g", META["duration"] / 3) " s per mechanism and size (in " \
+		META["rounds"] " turns)."
+	print "- Raw results: `" csvname "` (not committed); regenerate this page"
+	print "  with `make bench`."
+	print ""
+}
+
+END {
+	if (plot) {
+		plot_data()
+		exit
+	}
+	print "# mpq benchmarks"
+	print ""
+	print "<!-- Generated by tools/mpq-bench-run (make bench); edits are overwritten. -->"
+	print ""
+	print "Measured " META["date"] " by `make bench`: guest kernel " META["kernel"] \
+		", QEMU " qemu " **TCG** (no KVM), " vm_smp " vCPUs, " vm_mem " MiB, on a"
+	print "host with " host_cpu "; host load average " load_before " before and " \
+		load_after " after the run."
+	print ""
+	print "**These are not hardware numbers.** TCG translates every guest"
+	print "instruction, so system calls, copies and wakeups cost far more than on"
+	print "hardware and not in the same proportions; the host's other work adds"
+	print "noise. Compare mechanisms with each other within this page only: that"
+	print "is what the ratios do."
+	if (nspread) {
+		print ""
+		printf("How noisy: in the median throughput cell, the fastest of its %s\n", META["rounds"])
+		printf("rounds moved %.1f× as many messages as the slowest. A ratio much\n", spread_median())
+		print "closer to 1 than that can flip between runs; differences of several"
+		print "times, or in context switches and memory, do not."
+	}
+	print ""
+	targets()
+	tput_tables()
+	ctx_table()
+	cost_table()
+	lat_tables()
+	mem_tables()
+	bound_table()
+	method()
+}
