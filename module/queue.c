@@ -9,14 +9,16 @@
  * over a message (getters) or taking one (putters), and wakes it. A woken
  * task therefore never races for what it was woken for, exactly one task
  * wakes per message, and a task that gives up on a signal or timeout has
- * been handed nothing. (wake_q is not exported to modules, so the wakeup
- * happens under the lock, as __wake_up_common() does under its own.)
+ * been handed nothing. Wakeups happen after unlocking, so the woken task
+ * does not spin on a lock its waker still holds (wake_q is not exported to
+ * modules: struct mpq_wake is its small on-stack stand-in).
  */
 
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #include "mpq.h"
@@ -102,21 +104,52 @@ static bool mpq_fits(const struct mpq_queue *q, size_t len)
 	return q->bytes + len <= q->attr.maxbytes;
 }
 
-/* The waiter only looks at @done under the lock, so plain stores do. */
-static void mpq_complete(struct mpq_waiter *w, int result)
+#define MPQ_WAKE_BATCH	8
+
+/* Tasks to wake once the queue lock is dropped; each holds a reference. */
+struct mpq_wake {
+	unsigned int n;
+	struct task_struct *tasks[MPQ_WAKE_BATCH];
+};
+
+/*
+ * The waiter only looks at @done under the lock, so plain stores do. Once
+ * the lock is dropped it may return and its stack frame go: only the task
+ * reference taken here survives to mpq_wake_up().
+ */
+static void mpq_complete(struct mpq_waiter *w, int result,
+			 struct mpq_wake *wake)
 {
 	list_del(&w->link);
 	w->result = result;
 	w->done = true;
-	wake_up_process(w->task);
+	if (wake->n < MPQ_WAKE_BATCH) {
+		get_task_struct(w->task);
+		wake->tasks[wake->n++] = w->task;
+	} else {
+		/* Only a shutdown or the last task done wakes this many. */
+		wake_up_process(w->task);
+	}
 }
 
-static void mpq_complete_all(struct list_head *waiters, int result)
+static void mpq_complete_all(struct list_head *waiters, int result,
+			     struct mpq_wake *wake)
 {
 	struct mpq_waiter *w, *tmp;
 
 	list_for_each_entry_safe(w, tmp, waiters, link)
-		mpq_complete(w, result);
+		mpq_complete(w, result, wake);
+}
+
+/* A task woken early finds @done unset under the lock and sleeps again. */
+static void mpq_wake_up(struct mpq_wake *wake)
+{
+	unsigned int i;
+
+	for (i = 0; i < wake->n; i++) {
+		wake_up_process(wake->tasks[i]);
+		put_task_struct(wake->tasks[i]);
+	}
 }
 
 static void mpq_enqueue(struct mpq_queue *q, struct mpq_msg *msg)
@@ -143,7 +176,7 @@ static void mpq_dequeue(struct mpq_queue *q, struct mpq_msg *msg)
  * (EMSGSIZE); it calls us again on its way out, so nobody is left asleep
  * next to a message.
  */
-static void mpq_feed_getters(struct mpq_queue *q)
+static void mpq_feed_getters(struct mpq_queue *q, struct mpq_wake *wake)
 {
 	struct mpq_waiter *w;
 	struct mpq_msg *msg;
@@ -152,17 +185,17 @@ static void mpq_feed_getters(struct mpq_queue *q)
 		w = list_first_entry(&q->getters, struct mpq_waiter, link);
 		msg = list_first_entry(&q->msgs, struct mpq_msg, link);
 		if (msg->len > w->cap) {
-			mpq_complete(w, MPQ_WAKE_RETRY);
+			mpq_complete(w, MPQ_WAKE_RETRY, wake);
 			return;
 		}
 		mpq_dequeue(q, msg);
 		w->msg = msg;
-		mpq_complete(w, 0);
+		mpq_complete(w, 0, wake);
 	}
 }
 
 /* Queue the messages of blocked putters, oldest first, while they fit. */
-static bool mpq_admit_putters(struct mpq_queue *q)
+static bool mpq_admit_putters(struct mpq_queue *q, struct mpq_wake *wake)
 {
 	struct mpq_waiter *w;
 	bool admitted = false;
@@ -172,10 +205,10 @@ static bool mpq_admit_putters(struct mpq_queue *q)
 		if (!mpq_fits(q, w->msg->len))
 			break;
 		mpq_enqueue(q, w->msg);
-		mpq_complete(w, 0);
+		mpq_complete(w, 0, wake);
 		admitted = true;
 	}
-	mpq_feed_getters(q);
+	mpq_feed_getters(q, wake);
 	return admitted;
 }
 
@@ -234,6 +267,7 @@ static void mpq_notify(struct mpq_queue *q, __poll_t events)
 int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 		  const ktime_t *deadline)
 {
+	struct mpq_wake wake = { .n = 0 };
 	struct mpq_waiter w;
 	struct mpq_msg *msg;
 	bool admitted = false;
@@ -259,7 +293,7 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 		q->nr_putters--;
 		/* Leaving from the head may let the next putters in. */
 		if (ret < 0 && ret != -EPIPE)
-			admitted = mpq_admit_putters(q);
+			admitted = mpq_admit_putters(q, &wake);
 	}
 	if (ret) {
 		list_add(&msg->link, msgs);
@@ -275,9 +309,10 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 		mpq_enqueue(q, msg);
 		n++;
 	}
-	mpq_feed_getters(q);
+	mpq_feed_getters(q, &wake);
 out:
 	spin_unlock(&q->lock);
+	mpq_wake_up(&wake);
 	if (n || admitted)
 		mpq_notify(q, EPOLLIN | EPOLLRDNORM);
 	return n ? n : ret;
@@ -293,6 +328,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 		  bool nonblock, const ktime_t *deadline,
 		  struct list_head *out, size_t *needed)
 {
+	struct mpq_wake wake = { .n = 0 };
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 	struct mpq_waiter w;
 	struct mpq_msg *msg;
@@ -308,7 +344,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 					*needed = msg->len;
 					ret = -EMSGSIZE;
 					/* Someone else may take it. */
-					mpq_feed_getters(q);
+					mpq_feed_getters(q, &wake);
 				}
 				break;
 			}
@@ -339,9 +375,10 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 		got++;
 	}
 	/* The room made may let blocked putters in: they are news too. */
-	if (got && mpq_admit_putters(q))
+	if (got && mpq_admit_putters(q, &wake))
 		events |= EPOLLIN | EPOLLRDNORM;
 	spin_unlock(&q->lock);
+	mpq_wake_up(&wake);
 	if (got)
 		mpq_notify(q, events);
 	return got ? got : ret;
@@ -354,6 +391,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
  */
 void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 {
+	struct mpq_wake wake = { .n = 0 };
 	struct mpq_msg *msg;
 
 	spin_lock(&q->lock);
@@ -371,16 +409,18 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 		q->bytes = 0;
 		list_splice_init(&q->msgs, msgs);
 		if (!q->unfinished)
-			mpq_complete_all(&q->joiners, 0);
+			mpq_complete_all(&q->joiners, 0, &wake);
 	}
-	mpq_feed_getters(q);
+	mpq_feed_getters(q, &wake);
 	spin_unlock(&q->lock);
+	mpq_wake_up(&wake);
 	mpq_msg_free_list(msgs);
 	mpq_notify(q, EPOLLIN | EPOLLRDNORM);
 }
 
 int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 {
+	struct mpq_wake wake = { .n = 0 };
 	bool idle;
 
 	spin_lock(&q->lock);
@@ -391,8 +431,9 @@ int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 	q->unfinished -= count;
 	idle = !q->unfinished;
 	if (idle)
-		mpq_complete_all(&q->joiners, 0);
+		mpq_complete_all(&q->joiners, 0, &wake);
 	spin_unlock(&q->lock);
+	mpq_wake_up(&wake);
 	if (idle)
 		mpq_notify(q, EPOLLPRI);
 	return 0;
@@ -421,6 +462,7 @@ int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline)
  */
 void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 {
+	struct mpq_wake wake = { .n = 0 };
 	LIST_HEAD(dead);
 
 	spin_lock(&q->lock);
@@ -434,11 +476,12 @@ void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 	} else if (q->state == MPQ_STATE_OPEN) {
 		q->state = MPQ_STATE_SHUTDOWN;
 	}
-	mpq_complete_all(&q->putters, -EPIPE);
-	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY);
+	mpq_complete_all(&q->putters, -EPIPE, &wake);
+	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
 	if (!q->unfinished)
-		mpq_complete_all(&q->joiners, 0);
+		mpq_complete_all(&q->joiners, 0, &wake);
 	spin_unlock(&q->lock);
+	mpq_wake_up(&wake);
 	mpq_msg_free_list(&dead);
 	mpq_notify(q, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
 }
