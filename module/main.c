@@ -588,18 +588,18 @@ static bool mpq_reserved_zero(const u64 *r, size_t n)
 
 static int mpq_create_attr(const struct mpq_create *c, struct mpq_attr_k *attr)
 {
+	u64 msgsize_cap = READ_ONCE(msgsize_limit);
+	u64 maxbytes_cap = READ_ONCE(maxbytes_limit);
+
 	if (!mpq_reserved_zero(c->__reserved, ARRAY_SIZE(c->__reserved)))
 		return -EINVAL;
+	/* Defaults shrink to fit the limits; explicit values must fit them. */
 	attr->maxsize = c->maxsize;
-	attr->msgsize_max = c->msgsize_max ?: MPQ_DEFAULT_MSGSIZE_MAX;
-	attr->maxbytes = c->maxbytes ?: MPQ_DEFAULT_MAXBYTES;
-	if (attr->msgsize_max > READ_ONCE(msgsize_limit) ||
-	    attr->maxbytes > READ_ONCE(maxbytes_limit))
-		return -EINVAL;
-	/* A default that the limits or maxbytes undercut shrinks to fit. */
-	if (!c->msgsize_max)
-		attr->msgsize_max = min(attr->msgsize_max, attr->maxbytes);
-	if (attr->msgsize_max > attr->maxbytes)
+	attr->maxbytes = c->maxbytes ?: min(MPQ_DEFAULT_MAXBYTES, maxbytes_cap);
+	attr->msgsize_max = c->msgsize_max ?:
+		min3(MPQ_DEFAULT_MSGSIZE_MAX, msgsize_cap, attr->maxbytes);
+	if (attr->msgsize_max > msgsize_cap || attr->maxbytes > maxbytes_cap ||
+	    attr->msgsize_max > attr->maxbytes)
 		return -EINVAL;
 	return 0;
 }
