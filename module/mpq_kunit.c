@@ -204,6 +204,24 @@ static void mpq_test_shutdown(struct kunit *test)
 	mpq_queue_put_ref(q);
 }
 
+/* task_done() may run ahead of get(): discarding must not underflow. */
+static void mpq_test_discard_done_tasks(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	struct mpq_stat st;
+
+	test_put(test, q, "a", true);
+	test_put(test, q, "b", true);
+	KUNIT_EXPECT_EQ(test, mpq_queue_task_done(q, 2), 0);
+	mpq_queue_shutdown(q, true);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 0);
+	KUNIT_EXPECT_EQ(test, st.discarded, 2);
+	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, NULL), 0);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
 static void mpq_test_deadline(struct kunit *test)
 {
 	struct mpq_queue *q = test_queue(test);
@@ -277,6 +295,7 @@ static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_batch),
 	KUNIT_CASE(mpq_test_task_done),
 	KUNIT_CASE(mpq_test_shutdown),
+	KUNIT_CASE(mpq_test_discard_done_tasks),
 	KUNIT_CASE(mpq_test_deadline),
 	KUNIT_CASE(mpq_test_handoff),
 	{}

@@ -213,6 +213,23 @@ static bool mpq_admit_putters(struct mpq_queue *q, struct mpq_wake *wake)
 }
 
 /*
+ * Move every queued message to @dead and count them as done, as Python's
+ * shutdown(immediate=True) does: never below zero, since task_done() may
+ * already have been called for messages still queued.
+ */
+static void mpq_discard_all(struct mpq_queue *q, struct list_head *dead,
+			    struct mpq_wake *wake)
+{
+	list_splice_tail_init(&q->msgs, dead);
+	q->discarded += q->qsize;
+	q->unfinished -= min(q->qsize, q->unfinished);
+	q->qsize = 0;
+	q->bytes = 0;
+	if (!q->unfinished)
+		mpq_complete_all(&q->joiners, 0, wake);
+}
+
+/*
  * Sleep until @w is completed, a signal arrives or @deadline (absolute,
  * CLOCK_MONOTONIC) passes. Called and returns with q->lock held. A waiter
  * completed before it saw the signal or the timeout takes its result: what
@@ -401,16 +418,9 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 		q->total_gets--;
 	}
 	list_splice_init(msgs, &q->msgs);
-	if (q->state == MPQ_STATE_IMMEDIATE) {
-		/* Shut down while we held them: they go the way of the rest. */
-		q->discarded += q->qsize;
-		q->unfinished -= q->qsize;
-		q->qsize = 0;
-		q->bytes = 0;
-		list_splice_init(&q->msgs, msgs);
-		if (!q->unfinished)
-			mpq_complete_all(&q->joiners, 0, &wake);
-	}
+	/* Shut down while we held them: they go the way of the rest. */
+	if (q->state == MPQ_STATE_IMMEDIATE)
+		mpq_discard_all(q, msgs, &wake);
 	mpq_feed_getters(q, &wake);
 	spin_unlock(&q->lock);
 	mpq_wake_up(&wake);
@@ -467,12 +477,8 @@ void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 
 	spin_lock(&q->lock);
 	if (immediate) {
-		list_splice_init(&q->msgs, &dead);
-		q->discarded += q->qsize;
-		q->unfinished -= q->qsize;
-		q->qsize = 0;
-		q->bytes = 0;
 		q->state = MPQ_STATE_IMMEDIATE;
+		mpq_discard_all(q, &dead, &wake);
 	} else if (q->state == MPQ_STATE_OPEN) {
 		q->state = MPQ_STATE_SHUTDOWN;
 	}
