@@ -218,6 +218,40 @@ static int mpq_get_deadline(const struct __kernel_timespec *ts, u32 flags,
 	return 0;
 }
 
+/* Copy @msg's payload from @buf, segment by segment. */
+static int mpq_msg_copy_in(struct mpq_msg *msg, const void __user *buf)
+{
+	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
+	struct mpq_msgseg *seg;
+
+	if (copy_from_user(msg->data, buf, alen))
+		return -EFAULT;
+	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
+		buf += alen;
+		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
+		if (copy_from_user(seg->data, buf, alen))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* Copy @msg's payload to @buf, segment by segment. */
+static int mpq_msg_copy_out(void __user *buf, const struct mpq_msg *msg)
+{
+	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
+	const struct mpq_msgseg *seg;
+
+	if (copy_to_user(buf, msg->data, alen))
+		return -EFAULT;
+	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
+		buf += alen;
+		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
+		if (copy_to_user(buf, seg->data, alen))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 /* Build a one-message list from user memory: the copy happens unlocked. */
 static int mpq_msg_from_user(struct mpq_queue *q, const void __user *buf,
 			     u64 len, struct list_head *msgs)
@@ -231,7 +265,7 @@ static int mpq_msg_from_user(struct mpq_queue *q, const void __user *buf,
 	msg = mpq_msg_alloc(len);
 	if (!msg)
 		return -ENOMEM;
-	if (copy_from_user(msg->data, buf, len)) {
+	if (mpq_msg_copy_in(msg, buf)) {
 		mpq_msg_free(msg);
 		return -EFAULT;
 	}
@@ -276,7 +310,7 @@ static long mpq_get_one(struct file *file, void __user *buf, size_t cap,
 	if (ret <= 0)
 		return ret;
 	msg = list_first_entry(&out, struct mpq_msg, link);
-	if (copy_to_user(buf, msg->data, msg->len)) {
+	if (mpq_msg_copy_out(buf, msg)) {
 		mpq_queue_unget(q, &out);
 		return -EFAULT;
 	}
@@ -451,8 +485,7 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 			break;
 		i = 0;
 		list_for_each_entry_safe(msg, tmp, &out, link) {
-			if (copy_to_user(u64_to_user_ptr(vec[i].buf),
-					 msg->data, msg->len) ||
+			if (mpq_msg_copy_out(u64_to_user_ptr(vec[i].buf), msg) ||
 			    put_user((u64)msg->len, &uvec[done + i].result))
 				break;
 			list_del(&msg->link);

@@ -15,12 +15,30 @@
 #include <linux/wait.h>
 #include <linux/mpq.h>
 
-/* One allocation per message: header and payload together. */
+/*
+ * A message: this header and the start of the payload in one allocation,
+ * the rest in segments chained from @next, as ipc/msgutil.c does. No
+ * allocation is larger than a page and none is rounded up to twice its
+ * size by kmalloc's power-of-two buckets, so a queued message costs its
+ * payload plus a few dozen bytes at every size (see mpq_msg_alloc()).
+ */
+struct mpq_msgseg {
+	struct mpq_msgseg *next;
+	char data[];
+};
+
 struct mpq_msg {
 	struct list_head link;
 	size_t len;
+	struct mpq_msgseg *next;
 	char data[];
 };
+
+/* Payload bytes a segment carries: all of a page but its header. */
+#define MPQ_SEG_DATALEN		(PAGE_SIZE - sizeof(struct mpq_msgseg))
+
+/* Payload bytes in the message's own allocation, for a length of @len. */
+size_t mpq_msg_headlen(size_t len);
 
 struct mpq_attr_k {
 	u64 maxsize;		/* 0: no count limit */

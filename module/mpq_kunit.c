@@ -9,6 +9,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/sizes.h>
 
 #include "queue.c"
 
@@ -288,7 +289,49 @@ static void mpq_test_handoff(struct kunit *test)
 	mpq_queue_put_ref(g.q);
 }
 
+/*
+ * Every length is carried by the head and its segments exactly and no
+ * allocation exceeds a page. Up to 16 KiB a message never costs more than
+ * its payload alone would in kmalloc, plus 64 bytes; past that, its payload
+ * plus 8 bytes a page and what the last segment's bucket rounds up.
+ */
+static void mpq_test_msg_layout(struct kunit *test)
+{
+	static const size_t lens[] = {
+		1, 64, 128, 129, 200, 257, 480, 993, 1000, 1024, 2048, 4064,
+		4065, 4096, 5000, 16384, 65536, 262144, 262145,
+	};
+	const struct mpq_msgseg *seg;
+	struct mpq_msg *msg;
+	size_t carried, cost;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(lens); i++) {
+		msg = mpq_msg_alloc(lens[i]);
+		KUNIT_ASSERT_NOT_NULL(test, msg);
+		carried = mpq_msg_headlen(lens[i]);
+		cost = ksize(msg);
+		KUNIT_EXPECT_LE(test, cost, PAGE_SIZE);
+		for (seg = msg->next; seg; seg = seg->next) {
+			KUNIT_EXPECT_LE(test, ksize(seg), PAGE_SIZE);
+			carried += min_t(size_t, lens[i] - carried,
+					 MPQ_SEG_DATALEN);
+			cost += ksize(seg);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, carried, lens[i], "len %zu", lens[i]);
+		if (lens[i] <= SZ_16K)
+			KUNIT_EXPECT_LE_MSG(test, cost,
+					    kmalloc_size_roundup(lens[i]) + 64,
+					    "len %zu", lens[i]);
+		KUNIT_EXPECT_LE_MSG(test, cost,
+				    lens[i] + lens[i] / 256 + PAGE_SIZE / 2,
+				    "len %zu", lens[i]);
+		mpq_msg_free(msg);
+	}
+}
+
 static struct kunit_case mpq_test_cases[] = {
+	KUNIT_CASE(mpq_test_msg_layout),
 	KUNIT_CASE(mpq_test_fifo),
 	KUNIT_CASE(mpq_test_limits),
 	KUNIT_CASE(mpq_test_emsgsize_keeps_head),

@@ -15,6 +15,7 @@
  */
 
 #include <linux/hrtimer.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
@@ -35,20 +36,66 @@ struct mpq_waiter {
 	bool done;
 };
 
+/*
+ * A payload that fits its kmalloc bucket alone but not with the header
+ * (1 KiB in 1 KiB + 32) would take the next bucket, twice the size: the
+ * header's worth of its tail goes to a small segment instead. Past a page,
+ * the head takes a page and the rest goes in page-sized segments.
+ */
+size_t mpq_msg_headlen(size_t len)
+{
+	size_t bucket;
+
+	if (len > PAGE_SIZE - sizeof(struct mpq_msg))
+		return PAGE_SIZE - sizeof(struct mpq_msg);
+	if (len <= 128)
+		return len;
+	bucket = roundup_pow_of_two(len);
+	if (sizeof(struct mpq_msg) + len > bucket)
+		return bucket - sizeof(struct mpq_msg);
+	return len;
+}
+
 struct mpq_msg *mpq_msg_alloc(size_t len)
 {
+	struct mpq_msgseg *seg, **tail;
 	struct mpq_msg *msg;
+	size_t alen;
 
 	/* Charged to the putter's memory cgroup, like a pipe buffer. */
-	msg = kvmalloc(struct_size(msg, data, len), GFP_KERNEL_ACCOUNT);
-	if (msg)
-		msg->len = len;
+	alen = mpq_msg_headlen(len);
+	msg = kmalloc(struct_size(msg, data, alen), GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		return NULL;
+	msg->len = len;
+	msg->next = NULL;
+	tail = &msg->next;
+	for (len -= alen; len; len -= alen) {
+		alen = min_t(size_t, len, MPQ_SEG_DATALEN);
+		seg = kmalloc(struct_size(seg, data, alen), GFP_KERNEL_ACCOUNT);
+		if (!seg) {
+			mpq_msg_free(msg);
+			return NULL;
+		}
+		seg->next = NULL;
+		*tail = seg;
+		tail = &seg->next;
+		/* A message may be up to a GiB: thousands of segments. */
+		cond_resched();
+	}
 	return msg;
 }
 
 void mpq_msg_free(struct mpq_msg *msg)
 {
-	kvfree(msg);
+	struct mpq_msgseg *seg = msg->next, *next;
+
+	while (seg) {
+		next = seg->next;
+		kfree(seg);
+		seg = next;
+	}
+	kfree(msg);
 }
 
 void mpq_msg_free_list(struct list_head *msgs)
