@@ -153,16 +153,22 @@ static bool mpq_fits(const struct mpq_queue *q, size_t len)
 
 #define MPQ_WAKE_BATCH	8
 
-/* Tasks to wake once the queue lock is dropped; each holds a reference. */
+/*
+ * Tasks to wake once the queue lock is dropped; each holds a reference.
+ * @pollers is sampled under the lock: mpq_queue_poll() queues itself on
+ * @pollq before it takes the lock to look, so either it sees our change or
+ * we see it, without the full barrier wq_has_sleeper() pays on every call.
+ */
 struct mpq_wake {
 	unsigned int n;
+	bool pollers;
 	struct task_struct *tasks[MPQ_WAKE_BATCH];
 };
 
 /*
  * The waiter only looks at @done under the lock, so plain stores do. Once
  * the lock is dropped it may return and its stack frame go: only the task
- * reference taken here survives to mpq_wake_up().
+ * reference taken here survives to mpq_unlock_wake().
  */
 static void mpq_complete(struct mpq_waiter *w, int result,
 			 struct mpq_wake *wake)
@@ -189,9 +195,14 @@ static void mpq_complete_all(struct list_head *waiters, int result,
 }
 
 /* A task woken early finds @done unset under the lock and sleeps again. */
-static void mpq_wake_up(struct mpq_wake *wake)
+static void mpq_unlock_wake(struct mpq_queue *q, struct mpq_wake *wake)
+	__releases(&q->lock)
 {
 	unsigned int i;
+
+	/* No barrier needed: pollers queue before taking q->lock to look. */
+	wake->pollers = waitqueue_active(&q->pollq);
+	spin_unlock(&q->lock);
 
 	for (i = 0; i < wake->n; i++) {
 		wake_up_process(wake->tasks[i]);
@@ -314,9 +325,10 @@ static int mpq_sleep(struct mpq_queue *q, struct mpq_waiter *w,
 	}
 }
 
-static void mpq_notify(struct mpq_queue *q, __poll_t events)
+static void mpq_notify(struct mpq_queue *q, const struct mpq_wake *wake,
+		       __poll_t events)
 {
-	if (wq_has_sleeper(&q->pollq))
+	if (wake->pollers)
 		wake_up_interruptible_poll(&q->pollq, events);
 	if (events & EPOLLIN)
 		kill_fasync(&q->fasync, SIGIO, POLL_IN);
@@ -375,10 +387,9 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 	}
 	mpq_feed_getters(q, &wake);
 out:
-	spin_unlock(&q->lock);
-	mpq_wake_up(&wake);
+	mpq_unlock_wake(q, &wake);
 	if (n || admitted)
-		mpq_notify(q, EPOLLIN | EPOLLRDNORM);
+		mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 	return n ? n : ret;
 }
 
@@ -441,10 +452,9 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 	/* The room made may let blocked putters in: they are news too. */
 	if (got && mpq_admit_putters(q, &wake))
 		events |= EPOLLIN | EPOLLRDNORM;
-	spin_unlock(&q->lock);
-	mpq_wake_up(&wake);
+	mpq_unlock_wake(q, &wake);
 	if (got)
-		mpq_notify(q, events);
+		mpq_notify(q, &wake, events);
 	return got ? got : ret;
 }
 
@@ -469,10 +479,9 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 	if (q->state == MPQ_STATE_IMMEDIATE)
 		mpq_discard_all(q, msgs, &wake);
 	mpq_feed_getters(q, &wake);
-	spin_unlock(&q->lock);
-	mpq_wake_up(&wake);
+	mpq_unlock_wake(q, &wake);
 	mpq_msg_free_list(msgs);
-	mpq_notify(q, EPOLLIN | EPOLLRDNORM);
+	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 }
 
 int mpq_queue_task_done(struct mpq_queue *q, u64 count)
@@ -489,10 +498,9 @@ int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 	idle = !q->unfinished;
 	if (idle)
 		mpq_complete_all(&q->joiners, 0, &wake);
-	spin_unlock(&q->lock);
-	mpq_wake_up(&wake);
+	mpq_unlock_wake(q, &wake);
 	if (idle)
-		mpq_notify(q, EPOLLPRI);
+		mpq_notify(q, &wake, EPOLLPRI);
 	return 0;
 }
 
@@ -533,10 +541,9 @@ void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
 	if (!q->unfinished)
 		mpq_complete_all(&q->joiners, 0, &wake);
-	spin_unlock(&q->lock);
-	mpq_wake_up(&wake);
+	mpq_unlock_wake(q, &wake);
 	mpq_msg_free_list(&dead);
-	mpq_notify(q, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
+	mpq_notify(q, &wake, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
 }
 
 void mpq_queue_stat(struct mpq_queue *q, struct mpq_stat *st)
@@ -576,6 +583,7 @@ __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 {
 	__poll_t mask = 0;
 
+	/* Queued before looking under the lock: see struct mpq_wake. */
 	poll_wait(file, &q->pollq, pt);
 	spin_lock(&q->lock);
 	if (q->qsize || q->state != MPQ_STATE_OPEN)
