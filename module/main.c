@@ -466,7 +466,8 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 	bool nonblock = (b->flags & MPQ_XFER_NONBLOCK) ||
 			(file->f_flags & O_NONBLOCK);
 	unsigned int done = 0, n, i;
-	struct mpq_msg *msg, *tmp;
+	struct mpq_msg *msg;
+	LIST_HEAD(sent);
 	size_t needed;
 	LIST_HEAD(out);
 	int ret = 0;
@@ -484,20 +485,22 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 		if (ret <= 0)
 			break;
 		i = 0;
-		list_for_each_entry_safe(msg, tmp, &out, link) {
+		list_for_each_entry(msg, &out, link) {
 			if (mpq_msg_copy_out(u64_to_user_ptr(vec[i].buf), msg) ||
 			    put_user((u64)msg->len, &uvec[done + i].result))
 				break;
-			list_del(&msg->link);
-			mpq_msg_free(msg);
 			i++;
 		}
 		done += i;
-		if (!list_empty(&out)) {
+		if (!list_entry_is_head(msg, &out, link)) {
+			/* Free what was delivered; the rest goes back. */
+			list_cut_position(&sent, &out, msg->link.prev);
+			mpq_msg_free_list(&sent);
 			mpq_queue_unget(q, &out);
 			ret = -EFAULT;
 			break;
 		}
+		mpq_msg_free_list(&out);
 		if (ret < n)
 			break;
 	}
