@@ -349,19 +349,20 @@ static int mpq_queue_fasync(int fd, struct file *file, int on)
 
 static int mpq_queue_open(struct inode *inode, struct file *file)
 {
+	struct mpq_queue *q = NULL;
 	struct mpq_named *nq;
-	int ret = 0;
 
+	/* Once mpq_lock is dropped a remove may free nq: only q is ours. */
 	mutex_lock(&mpq_lock);
 	nq = idr_find(&mpq_minors, iminor(inode));
-	if (nq)
-		mpq_queue_get_ref(nq->q);
-	else
-		ret = -ENXIO;	/* removed between lookup and open */
+	if (nq) {
+		q = nq->q;
+		mpq_queue_get_ref(q);
+	}
 	mutex_unlock(&mpq_lock);
-	if (ret)
-		return ret;
-	file->private_data = nq->q;
+	if (!q)
+		return -ENXIO;	/* removed between lookup and open */
+	file->private_data = q;
 	return stream_open(inode, file);
 }
 
