@@ -467,30 +467,25 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 	struct mpq_wake wake = { .n = 0 };
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
 	struct mpq_waiter w;
-	unsigned int got = 0, taken;
+	unsigned int got = 0;
 	struct mpq_msg *msg;
 	int ret = 0;
 
 	spin_lock(&q->lock);
-	while (got < n) {
+	for (;;) {
 		msg = list_first_entry_or_null(&q->msgs, struct mpq_msg, link);
 		if (msg) {
-			taken = mpq_dequeue_run(q, caps + got, n - got, out);
-			if (!taken) {
-				/* The head is larger than the next buffer. */
-				if (!got) {
-					*needed = msg->len;
-					ret = -EMSGSIZE;
-					/* Someone else may take it. */
-					mpq_feed_getters(q, &wake);
-				}
-				break;
+			got = mpq_dequeue_run(q, caps, n, out);
+			if (!got) {
+				*needed = msg->len;
+				ret = -EMSGSIZE;
+				/* Someone else may take it. */
+				mpq_feed_getters(q, &wake);
 			}
-			got += taken;
-			continue;
+			break;
 		}
-		if (got || q->state != MPQ_STATE_OPEN) {
-			ret = 0;
+		if (q->state != MPQ_STATE_OPEN) {
+			ret = 0;	/* end of stream */
 			break;
 		}
 		if (nonblock) {
@@ -507,8 +502,10 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 			continue;
 		if (ret)
 			break;
+		/* Handed one; take what else has come without waiting. */
 		list_add_tail(&w.msg->link, out);
-		got++;
+		got = 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+		break;
 	}
 	/* The room made may let blocked putters in: they are news too. */
 	if (got && mpq_admit_putters(q, &wake))
