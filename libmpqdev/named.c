@@ -102,6 +102,14 @@ ssize_t mpq_list(char *buf, size_t size)
 	return mpqdev_control_ioctl(MPQ_IOC_LIST, &l);
 }
 
+int mpq_usage(struct mpq_usage *u)
+{
+	if (!u)
+		return -EINVAL;
+	memset(u, 0, sizeof(*u));
+	return mpqdev_control_ioctl(MPQ_IOC_USAGE, u);
+}
+
 /*
  * O_CREAT creates the queue first, then opens its node. If this call
  * created it and the open fails (say the mode denies the creator the

@@ -418,7 +418,8 @@ bool mpq_full(mpq_t *q)
 		errno = -ret;
 		return false;
 	}
-	return (st.maxsize && st.qsize >= st.maxsize) ||
+	/* A new put queues behind blocked putters, as EPOLLOUT knows. */
+	return st.putters || (st.maxsize && st.qsize >= st.maxsize) ||
 	       st.bytes + 1 > st.maxbytes;
 }
 

@@ -27,6 +27,7 @@
 #include <linux/string.h>
 #include <linux/time64.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "mpq.h"
 
@@ -65,6 +66,25 @@ static int mpq_param_set_maxbytes(const char *val, const struct kernel_param *kp
 	return 0;
 }
 
+static int mpq_param_set_user_bytes(const char *val,
+				    const struct kernel_param *kp)
+{
+	unsigned long long v;
+	int ret = kstrtoull(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (!v || v > LONG_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned long long *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops mpq_user_bytes_ops = {
+	.set = mpq_param_set_user_bytes,
+	.get = param_get_ullong,
+};
+
 static const struct kernel_param_ops mpq_msgsize_ops = {
 	.set = mpq_param_set_msgsize,
 	.get = param_get_ullong,
@@ -81,6 +101,8 @@ module_param_cb(maxbytes_limit, &mpq_maxbytes_ops, &maxbytes_limit, 0644);
 MODULE_PARM_DESC(maxbytes_limit, "Largest maxbytes a queue may ask for (bytes, default 1 GiB)");
 module_param(queues_per_user, uint, 0644);
 MODULE_PARM_DESC(queues_per_user, "Named queues one user may own (default 256; CAP_SYS_RESOURCE exempt)");
+module_param_cb(bytes_per_user, &mpq_user_bytes_ops, &mpq_bytes_per_user, 0644);
+MODULE_PARM_DESC(bytes_per_user, "Kernel memory one user's queues may hold (bytes, default 1 GiB; CAP_SYS_RESOURCE exempt)");
 
 /*
  * A named queue. It holds a reference on its queue and lives as long as
@@ -218,62 +240,80 @@ static int mpq_get_deadline(const struct __kernel_timespec *ts, u32 flags,
 	return 0;
 }
 
-/* Copy @msg's payload from @buf, segment by segment. */
-static int mpq_msg_copy_in(struct mpq_msg *msg, const void __user *buf)
+/*
+ * Copy @msg's payload from @from, segment by segment. All of it or an
+ * error: one write(), writev() or put is one message, never part of one.
+ */
+static int mpq_msg_copy_in(struct mpq_msg *msg, struct iov_iter *from)
 {
 	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
 	struct mpq_msgseg *seg;
 
-	if (copy_from_user(msg->data, buf, alen))
+	if (!copy_from_iter_full(msg->data, alen, from))
 		return -EFAULT;
 	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
-		buf += alen;
 		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
-		if (copy_from_user(seg->data, buf, alen))
+		if (!copy_from_iter_full(seg->data, alen, from))
 			return -EFAULT;
 	}
 	return 0;
 }
 
-/* Copy @msg's payload to @buf, segment by segment. */
-static int mpq_msg_copy_out(void __user *buf, const struct mpq_msg *msg)
+/* Copy @msg's payload to @to, segment by segment. */
+static int mpq_msg_copy_out(struct iov_iter *to, const struct mpq_msg *msg)
 {
 	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
 	const struct mpq_msgseg *seg;
 
-	if (copy_to_user(buf, msg->data, alen))
+	if (copy_to_iter(msg->data, alen, to) != alen)
 		return -EFAULT;
 	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
-		buf += alen;
 		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
-		if (copy_to_user(buf, seg->data, alen))
+		if (copy_to_iter(seg->data, alen, to) != alen)
 			return -EFAULT;
 	}
 	return 0;
 }
 
-/* Build a one-message list from user memory: the copy happens unlocked. */
-static int mpq_msg_from_user(struct mpq_queue *q, const void __user *buf,
-			     u64 len, struct list_head *msgs)
+/* One message from all of @from onto @msgs: the copy happens unlocked. */
+static int mpq_msg_from_iter(struct mpq_queue *q, struct iov_iter *from,
+			     struct list_head *msgs)
 {
+	size_t len = iov_iter_count(from);
 	struct mpq_msg *msg;
 
 	if (!len)
 		return -EINVAL;
 	if (len > q->attr.msgsize_max)
 		return -EMSGSIZE;
-	msg = mpq_msg_alloc(len);
-	if (!msg)
-		return -ENOMEM;
-	if (mpq_msg_copy_in(msg, buf)) {
-		mpq_msg_free(msg);
+	msg = mpq_msg_alloc(q, len);
+	if (IS_ERR(msg))
+		return PTR_ERR(msg);
+	if (mpq_msg_copy_in(msg, from)) {
+		mpq_msg_free(q, msg);
 		return -EFAULT;
 	}
 	list_add_tail(&msg->link, msgs);
 	return 0;
 }
 
-static int mpq_put_one(struct file *file, const void __user *buf, u64 len,
+/*
+ * A user buffer as an iov_iter. Lengths past MAX_RW_COUNT are cut to it:
+ * no message is that long, so a get's capacity means the same.
+ */
+static void mpq_ubuf_iter(struct iov_iter *iter, unsigned int dir, u64 buf,
+			  u64 len)
+{
+	iov_iter_ubuf(iter, dir, u64_to_user_ptr(buf),
+		      min_t(u64, len, MAX_RW_COUNT));
+}
+
+static bool mpq_nonblock(struct file *file, bool nonblock)
+{
+	return nonblock || (file->f_flags & O_NONBLOCK);
+}
+
+static int mpq_put_one(struct file *file, struct iov_iter *from,
 		       bool nonblock, const ktime_t *deadline)
 {
 	struct mpq_queue *q = file->private_data;
@@ -283,56 +323,58 @@ static int mpq_put_one(struct file *file, const void __user *buf, u64 len,
 	/* Fail fast after shutdown instead of copying for nothing. */
 	if (READ_ONCE(q->state) != MPQ_STATE_OPEN)
 		return -EPIPE;
-	ret = mpq_msg_from_user(q, buf, len, &msgs);
+	ret = mpq_msg_from_iter(q, from, &msgs);
 	if (ret)
 		return ret;
-	ret = mpq_queue_put(q, &msgs, nonblock || (file->f_flags & O_NONBLOCK),
-			    deadline);
-	mpq_msg_free_list(&msgs);
+	ret = mpq_queue_put(q, &msgs, mpq_nonblock(file, nonblock), deadline);
+	mpq_msg_free_list(q, &msgs);
 	return ret < 0 ? ret : 0;
 }
 
 /*
- * Get one message into @buf. Returns its length, 0 at end of stream, or an
+ * Get one message into @to. Returns its length, 0 at end of stream, or an
  * error; a message that cannot be copied out goes back to the head.
  */
-static long mpq_get_one(struct file *file, void __user *buf, size_t cap,
+static long mpq_get_one(struct file *file, struct iov_iter *to,
 			bool nonblock, const ktime_t *deadline, size_t *needed)
 {
 	struct mpq_queue *q = file->private_data;
+	size_t cap = iov_iter_count(to);
 	struct mpq_msg *msg;
 	LIST_HEAD(out);
 	long ret;
 
-	ret = mpq_queue_get(q, &cap, 1, nonblock ||
-			    (file->f_flags & O_NONBLOCK), deadline, &out,
-			    needed);
+	ret = mpq_queue_get(q, &cap, 1, mpq_nonblock(file, nonblock),
+			    deadline, &out, needed);
 	if (ret <= 0)
 		return ret;
 	msg = list_first_entry(&out, struct mpq_msg, link);
-	if (mpq_msg_copy_out(buf, msg)) {
+	if (mpq_msg_copy_out(to, msg)) {
 		mpq_queue_unget(q, &out);
 		return -EFAULT;
 	}
 	ret = msg->len;
-	mpq_msg_free(msg);
+	mpq_queue_consume(q, &out);
 	return ret;
 }
 
-static ssize_t mpq_queue_read(struct file *file, char __user *buf,
-			      size_t count, loff_t *ppos)
+/* read(), readv(), io_uring: one message per call, as on a datagram socket. */
+static ssize_t mpq_queue_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	size_t needed;
 
-	return mpq_get_one(file, buf, count, false, NULL, &needed);
+	return mpq_get_one(iocb->ki_filp, to, iocb->ki_flags & IOCB_NOWAIT,
+			   NULL, &needed);
 }
 
-static ssize_t mpq_queue_write(struct file *file, const char __user *buf,
-			       size_t count, loff_t *ppos)
+static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	int ret = mpq_put_one(file, buf, count, false, NULL);
+	size_t len = iov_iter_count(from);
+	int ret;
 
-	return ret ? ret : count;
+	ret = mpq_put_one(iocb->ki_filp, from, iocb->ki_flags & IOCB_NOWAIT,
+			  NULL);
+	return ret ? ret : len;
 }
 
 static __poll_t mpq_queue_fpoll(struct file *file, poll_table *pt)
@@ -352,10 +394,18 @@ static int mpq_queue_open(struct inode *inode, struct file *file)
 	struct mpq_queue *q = NULL;
 	struct mpq_named *nq;
 
-	/* Once mpq_lock is dropped a remove may free nq: only q is ours. */
+	/*
+	 * The VFS checked permission on @inode, the node of the queue that
+	 * had this minor at lookup. If that queue was removed since, its
+	 * node is unlinked: device_del() runs under mpq_lock, and devtmpfs
+	 * unlinks the node before it returns. Only then can the minor go to
+	 * a new queue, so a linked inode seen under mpq_lock is the node of
+	 * the queue idr_find() returns, and an unlinked one must not open it.
+	 * Once mpq_lock is dropped a remove may free nq: only q is ours.
+	 */
 	mutex_lock(&mpq_lock);
 	nq = idr_find(&mpq_minors, iminor(inode));
-	if (nq) {
+	if (nq && inode->i_nlink) {
 		q = nq->q;
 		mpq_queue_get_ref(q);
 	}
@@ -363,6 +413,7 @@ static int mpq_queue_open(struct inode *inode, struct file *file)
 	if (!q)
 		return -ENXIO;	/* removed between lookup and open */
 	file->private_data = q;
+	file->f_mode |= FMODE_NOWAIT;
 	return stream_open(inode, file);
 }
 
@@ -375,6 +426,7 @@ static int mpq_queue_release_file(struct inode *inode, struct file *file)
 static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 			   struct mpq_xfer __user *uarg)
 {
+	struct iov_iter iter;
 	const ktime_t *dp;
 	struct mpq_xfer x;
 	ktime_t deadline;
@@ -391,14 +443,18 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 	if (cmd == MPQ_IOC_PUT) {
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EBADF;
-		return mpq_put_one(file, u64_to_user_ptr(x.buf), x.len,
-				   x.flags & MPQ_XFER_NONBLOCK, dp);
+		/* Longer than any message may be: say so, do not cut it. */
+		if (x.len > MAX_RW_COUNT)
+			return -EMSGSIZE;
+		mpq_ubuf_iter(&iter, ITER_SOURCE, x.buf, x.len);
+		return mpq_put_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK,
+				   dp);
 	}
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
-	ret = mpq_get_one(file, u64_to_user_ptr(x.buf),
-			  min_t(u64, x.len, SIZE_MAX),
-			  x.flags & MPQ_XFER_NONBLOCK, dp, &needed);
+	mpq_ubuf_iter(&iter, ITER_DEST, x.buf, x.len);
+	ret = mpq_get_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK, dp,
+			  &needed);
 	if (ret == -EMSGSIZE && put_user((u64)needed, &uarg->len))
 		return -EFAULT;
 	return ret;
@@ -411,9 +467,16 @@ static int mpq_batch_build(struct mpq_queue *q, const struct mpq_msgvec *vec,
 	unsigned int i;
 	int ret;
 
+	struct iov_iter iter;
+
 	for (i = 0; i < n; i++) {
-		ret = mpq_msg_from_user(q, u64_to_user_ptr(vec[i].buf),
-					vec[i].len, msgs);
+		if (vec[i].len > MAX_RW_COUNT) {
+			ret = -EMSGSIZE;
+		} else {
+			mpq_ubuf_iter(&iter, ITER_SOURCE, vec[i].buf,
+				      vec[i].len);
+			ret = mpq_msg_from_iter(q, &iter, msgs);
+		}
 		if (ret)
 			return i ? i : ret;
 	}
@@ -426,8 +489,7 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
 	struct mpq_queue *q = file->private_data;
 	struct mpq_msgvec vec[MPQ_BATCH_CHUNK];
-	bool nonblock = (b->flags & MPQ_XFER_NONBLOCK) ||
-			(file->f_flags & O_NONBLOCK);
+	bool nonblock = mpq_nonblock(file, b->flags & MPQ_XFER_NONBLOCK);
 	unsigned int done = 0, n;
 	LIST_HEAD(msgs);
 	int built, ret;
@@ -447,7 +509,7 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 		}
 		/* Only the very first message of the batch may block. */
 		ret = mpq_queue_put(q, &msgs, nonblock || done, deadline);
-		mpq_msg_free_list(&msgs);
+		mpq_msg_free_list(q, &msgs);
 		if (ret < 0)
 			break;
 		done += ret;
@@ -464,9 +526,9 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 	struct mpq_queue *q = file->private_data;
 	struct mpq_msgvec vec[MPQ_BATCH_CHUNK];
 	size_t caps[MPQ_BATCH_CHUNK];
-	bool nonblock = (b->flags & MPQ_XFER_NONBLOCK) ||
-			(file->f_flags & O_NONBLOCK);
+	bool nonblock = mpq_nonblock(file, b->flags & MPQ_XFER_NONBLOCK);
 	unsigned int done = 0, n, i;
+	struct iov_iter iter;
 	struct mpq_msg *msg;
 	LIST_HEAD(sent);
 	size_t needed;
@@ -480,14 +542,15 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 			break;
 		}
 		for (i = 0; i < n; i++)
-			caps[i] = min_t(u64, vec[i].len, SIZE_MAX);
+			caps[i] = min_t(u64, vec[i].len, MAX_RW_COUNT);
 		ret = mpq_queue_get(q, caps, n, nonblock || done, deadline,
 				    &out, &needed);
 		if (ret <= 0)
 			break;
 		i = 0;
 		list_for_each_entry(msg, &out, link) {
-			if (mpq_msg_copy_out(u64_to_user_ptr(vec[i].buf), msg) ||
+			mpq_ubuf_iter(&iter, ITER_DEST, vec[i].buf, caps[i]);
+			if (mpq_msg_copy_out(&iter, msg) ||
 			    put_user((u64)msg->len, &uvec[done + i].result))
 				break;
 			i++;
@@ -496,12 +559,12 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 		if (!list_entry_is_head(msg, &out, link)) {
 			/* Free what was delivered; the rest goes back. */
 			list_cut_position(&sent, &out, msg->link.prev);
-			mpq_msg_free_list(&sent);
+			mpq_queue_consume(q, &sent);
 			mpq_queue_unget(q, &out);
 			ret = -EFAULT;
 			break;
 		}
-		mpq_msg_free_list(&out);
+		mpq_queue_consume(q, &out);
 		if (ret < n)
 			break;
 	}
@@ -591,8 +654,8 @@ static const struct file_operations mpq_queue_fops = {
 	.owner = THIS_MODULE,
 	.open = mpq_queue_open,
 	.release = mpq_queue_release_file,
-	.read = mpq_queue_read,
-	.write = mpq_queue_write,
+	.read_iter = mpq_queue_read_iter,
+	.write_iter = mpq_queue_write_iter,
 	.poll = mpq_queue_fpoll,
 	.unlocked_ioctl = mpq_queue_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
@@ -609,8 +672,10 @@ static bool mpq_name_valid(const char *name)
 	if (!len || len > MPQ_NAME_MAX || name[0] == '.' ||
 	    !strcmp(name, "control"))
 		return false;
+	/* ASCII only: the kernel's isalnum() takes Latin-1 letters too. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("._-", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("._-", name[i])))
 			return false;
 	return true;
 }
@@ -641,11 +706,25 @@ static int mpq_create_attr(const struct mpq_create *c, struct mpq_attr_k *attr)
 	return 0;
 }
 
+/* A queue owned by the caller, charged to them (see struct mpq_user). */
+static struct mpq_queue *mpq_queue_new(const struct mpq_attr_k *attr)
+{
+	struct mpq_user *user = mpq_user_get(current_fsuid());
+	struct mpq_queue *q;
+
+	if (!user)
+		return ERR_PTR(-ENOMEM);
+	q = mpq_queue_alloc(attr, user, !capable(CAP_SYS_RESOURCE));
+	mpq_user_put(user);
+	return q;
+}
+
 static int mpq_create_anon(const struct mpq_create *c)
 {
 	struct mpq_attr_k attr;
 	struct mpq_queue *q;
 	int fd, ret, flags = O_RDWR;
+	struct file *file;
 
 	if (c->flags & ~MPQ_CREATE_FLAGS || c->mode ||
 	    memchr_inv(c->name, 0, sizeof(c->name)))
@@ -657,12 +736,24 @@ static int mpq_create_anon(const struct mpq_create *c)
 		flags |= O_CLOEXEC;
 	if (c->flags & MPQ_CREATE_NONBLOCK)
 		flags |= O_NONBLOCK;
-	q = mpq_queue_alloc(&attr);
-	if (!q)
-		return -ENOMEM;
-	fd = anon_inode_getfd("[mpq]", &mpq_queue_fops, q, flags);
+	q = mpq_queue_new(&attr);
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	fd = get_unused_fd_flags(flags & O_CLOEXEC);
 	if (fd < 0)
-		mpq_queue_put_ref(q);
+		goto put;
+	file = anon_inode_getfile("[mpq]", &mpq_queue_fops, q, flags);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		fd = PTR_ERR(file);
+		goto put;
+	}
+	file->f_mode |= FMODE_NOWAIT;
+	fd_install(fd, file);
+	return fd;
+
+put:
+	mpq_queue_put_ref(q);
 	return fd;
 }
 
@@ -675,17 +766,6 @@ static struct mpq_named *mpq_find(const char *name)
 		if (!strcmp(dev_name(&nq->dev), name))
 			return nq;
 	return NULL;
-}
-
-static unsigned int mpq_count_owned(kuid_t uid)
-{
-	struct mpq_named *nq;
-	unsigned int n = 0;
-
-	lockdep_assert_held(&mpq_lock);
-	list_for_each_entry(nq, &mpq_names, link)
-		n += uid_eq(nq->uid, uid);
-	return n;
 }
 
 static int mpq_create_named(const struct mpq_create *c)
@@ -703,10 +783,11 @@ static int mpq_create_named(const struct mpq_create *c)
 	nq = kzalloc(sizeof(*nq), GFP_KERNEL_ACCOUNT);
 	if (!nq)
 		return -ENOMEM;
-	nq->q = mpq_queue_alloc(&attr);
-	if (!nq->q) {
+	nq->q = mpq_queue_new(&attr);
+	if (IS_ERR(nq->q)) {
+		ret = PTR_ERR(nq->q);
 		kfree(nq);
-		return -ENOMEM;
+		return ret;
 	}
 	nq->uid = current_fsuid();
 	nq->gid = current_fsgid();
@@ -724,12 +805,18 @@ static int mpq_create_named(const struct mpq_create *c)
 		ret = -EEXIST;
 		goto unlock;
 	}
-	if (!capable(CAP_SYS_RESOURCE) &&
-	    mpq_count_owned(nq->uid) >= READ_ONCE(queues_per_user)) {
+	if (nq->q->limited &&
+	    nq->q->user->named >= READ_ONCE(queues_per_user)) {
 		ret = -ENOSPC;
 		goto unlock;
 	}
-	minor = idr_alloc(&mpq_minors, nq, 1, MPQ_MINORS, GFP_KERNEL);
+	/*
+	 * Cyclic, so a removed queue's minor is the last to be handed out
+	 * again: a node that outlives its queue (made by mknod, or left by
+	 * a udev slow to remove it) reaches no new queue for 65535 creations.
+	 * See mpq_queue_open() for why devtmpfs nodes never do.
+	 */
+	minor = idr_alloc_cyclic(&mpq_minors, nq, 1, MPQ_MINORS, GFP_KERNEL);
 	if (minor < 0) {
 		ret = minor;
 		goto unlock;
@@ -741,6 +828,7 @@ static int mpq_create_named(const struct mpq_create *c)
 		goto unlock;
 	}
 	list_add_tail(&nq->link, &mpq_names);
+	nq->q->user->named++;
 	/* Unloading would drop the queue: a named queue pins the module. */
 	__module_get(THIS_MODULE);
 	mutex_unlock(&mpq_lock);
@@ -770,6 +858,7 @@ static int mpq_remove(const char *name)
 	} else {
 		idr_remove(&mpq_minors, MINOR(nq->dev.devt));
 		list_del(&nq->link);
+		nq->q->user->named--;
 		/* Under the lock, so the name is free when we return. */
 		device_del(&nq->dev);
 	}
@@ -818,6 +907,29 @@ static long mpq_list(struct mpq_list __user *uarg)
 	return ret;
 }
 
+static long mpq_usage(struct mpq_usage __user *uarg)
+{
+	bool limited = !capable(CAP_SYS_RESOURCE);
+	struct mpq_usage u = {};
+	struct mpq_user *user;
+
+	if (limited) {
+		u.bytes_max = READ_ONCE(mpq_bytes_per_user);
+		u.named_max = READ_ONCE(queues_per_user);
+	}
+	mutex_lock(&mpq_lock);
+	user = mpq_user_find(current_fsuid());
+	if (user) {
+		u.bytes = atomic_long_read(&user->bytes);
+		u.queues = atomic_read(&user->queues);
+		u.named = user->named;
+	}
+	mutex_unlock(&mpq_lock);
+	if (user)
+		mpq_user_put(user);
+	return copy_to_user(uarg, &u, sizeof(u)) ? -EFAULT : 0;
+}
+
 static long mpq_control_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
@@ -839,6 +951,8 @@ static long mpq_control_ioctl(struct file *file, unsigned int cmd,
 		return mpq_remove(n.name);
 	case MPQ_IOC_LIST:
 		return mpq_list(uarg);
+	case MPQ_IOC_USAGE:
+		return mpq_usage(uarg);
 	}
 	return -ENOTTY;
 }

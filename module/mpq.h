@@ -6,12 +6,16 @@
 #ifndef _MPQ_H
 #define _MPQ_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/ktime.h>
 #include <linux/list.h>
+#include <linux/poll.h>
+#include <linux/refcount.h>
 #include <linux/cache.h>
 #include <linux/spinlock.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/mpq.h>
 
@@ -40,6 +44,31 @@ struct mpq_msg {
 /* Payload bytes in the message's own allocation, for a length of @len. */
 size_t mpq_msg_headlen(size_t len);
 
+/*
+ * What one user's queues hold (user.c), in the spirit of RLIMIT_MSGQUEUE:
+ * every queue is charged to its owner, the user who created it, for the
+ * kernel memory it pins: the queue itself, and each message from its
+ * allocation (so a putter blocked with its message counts too) to its
+ * free. A charge past mpq_bytes_per_user fails with ENOSPC unless the
+ * owner had CAP_SYS_RESOURCE when creating the queue.
+ */
+struct mpq_user {
+	struct hlist_node node;		/* in mpq_users, under mpq_users_lock */
+	kuid_t uid;
+	refcount_t ref;			/* one per queue, and per lookup */
+	atomic_long_t bytes;		/* kernel memory charged */
+	atomic_t queues;		/* queues owned, anonymous included */
+	unsigned int named;		/* named queues owned, under mpq_lock */
+};
+
+extern unsigned long long mpq_bytes_per_user;
+
+struct mpq_user *mpq_user_get(kuid_t uid);
+struct mpq_user *mpq_user_find(kuid_t uid);
+void mpq_user_put(struct mpq_user *u);
+int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited);
+void mpq_user_uncharge(struct mpq_user *u, size_t bytes);
+
 struct mpq_attr_k {
 	u64 maxsize;		/* 0: no count limit */
 	u64 msgsize_max;
@@ -47,10 +76,13 @@ struct mpq_attr_k {
 };
 
 /*
- * A queue. @lock protects every field below it; the limits are set at
- * creation and never change. Blocked getters, putters and joiners sleep on
- * their own lists of struct mpq_waiter, so a put hands its message to
- * exactly one getter and a get admits exactly the putters that now fit.
+ * A queue. @lock protects every field below it, except @held and @state:
+ * @held is atomic (see mpq_queue_consume()) and @state, written under the
+ * lock with WRITE_ONCE(), may be read without it to fail a put early. The
+ * limits, @user and @limited are set at creation and never change.
+ * Blocked getters, putters and joiners sleep on their own lists of struct
+ * mpq_waiter, so a put hands its message to exactly one getter and a get
+ * admits exactly the putters that now fit.
  * @pollq only carries poll/epoll waiters and is woken only if it has any.
  * The fields read on every operation but written rarely come first; the
  * lock and what it protects start a cache line of their own, so that
@@ -59,6 +91,8 @@ struct mpq_attr_k {
 struct mpq_queue {
 	struct kref ref;
 	struct mpq_attr_k attr;
+	struct mpq_user *user;		/* owner, charged for what the queue holds */
+	bool limited;			/* the owner's charges are capped */
 	wait_queue_head_t pollq;
 	struct fasync_struct *fasync;
 
@@ -73,17 +107,20 @@ struct mpq_queue {
 	u64 total_puts;
 	u64 total_gets;
 	u64 discarded;
+	atomic_t held;			/* taken by readers, not yet delivered */
 	u32 nr_getters;
 	u32 nr_putters;
 	u32 nr_joiners;
 	u32 state;			/* MPQ_STATE_* */
 };
 
-struct mpq_msg *mpq_msg_alloc(size_t len);
-void mpq_msg_free(struct mpq_msg *msg);
-void mpq_msg_free_list(struct list_head *msgs);
+size_t mpq_msg_cost(size_t len);
+struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len);
+void mpq_msg_free(struct mpq_queue *q, struct mpq_msg *msg);
+void mpq_msg_free_list(struct mpq_queue *q, struct list_head *msgs);
 
-struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr);
+struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
+				  struct mpq_user *user, bool limited);
 void mpq_queue_get_ref(struct mpq_queue *q);
 void mpq_queue_put_ref(struct mpq_queue *q);
 
@@ -93,6 +130,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 		  bool nonblock, const ktime_t *deadline,
 		  struct list_head *out, size_t *needed);
 void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs);
+void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs);
 int mpq_queue_task_done(struct mpq_queue *q, u64 count);
 int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline);
 void mpq_queue_shutdown(struct mpq_queue *q, bool immediate);

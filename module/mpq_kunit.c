@@ -12,6 +12,7 @@
 #include <linux/sizes.h>
 
 #include "queue.c"
+#include "user.c"
 
 static const struct mpq_attr_k test_attr = {
 	.maxsize = 4,
@@ -19,11 +20,12 @@ static const struct mpq_attr_k test_attr = {
 	.maxbytes = 128,
 };
 
-static struct mpq_msg *test_msg(struct kunit *test, const char *s)
+static struct mpq_msg *test_msg(struct kunit *test, struct mpq_queue *q,
+				const char *s)
 {
-	struct mpq_msg *msg = mpq_msg_alloc(strlen(s));
+	struct mpq_msg *msg = mpq_msg_alloc(q, strlen(s));
 
-	KUNIT_ASSERT_NOT_NULL(test, msg);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	memcpy(msg->data, s, msg->len);
 	return msg;
 }
@@ -34,9 +36,9 @@ static int test_put(struct kunit *test, struct mpq_queue *q, const char *s,
 	LIST_HEAD(msgs);
 	int ret;
 
-	list_add_tail(&test_msg(test, s)->link, &msgs);
+	list_add_tail(&test_msg(test, q, s)->link, &msgs);
 	ret = mpq_queue_put(q, &msgs, nonblock, NULL);
-	mpq_msg_free_list(&msgs);
+	mpq_msg_free_list(q, &msgs);
 	return ret;
 }
 
@@ -57,7 +59,7 @@ static void expect_get(struct kunit *test, struct mpq_queue *q, const char *s)
 	msg = list_first_entry(&out, struct mpq_msg, link);
 	KUNIT_EXPECT_EQ(test, msg->len, strlen(s));
 	KUNIT_EXPECT_EQ(test, memcmp(msg->data, s, msg->len), 0);
-	mpq_msg_free_list(&out);
+	mpq_queue_consume(q, &out);
 }
 
 static void expect_invariant(struct kunit *test, struct mpq_queue *q)
@@ -74,12 +76,23 @@ static bool polled(struct mpq_queue *q, __poll_t event)
 	return mpq_queue_poll(q, NULL, NULL) & event;
 }
 
+/* A queue of @test_attr owned by @uid, with its charges capped if @limited. */
+static struct mpq_queue *test_queue_of(struct kunit *test, kuid_t uid,
+				       bool limited)
+{
+	struct mpq_user *user = mpq_user_get(uid);
+	struct mpq_queue *q;
+
+	KUNIT_ASSERT_NOT_NULL(test, user);
+	q = mpq_queue_alloc(&test_attr, user, limited);
+	mpq_user_put(user);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(q));
+	return q;
+}
+
 static struct mpq_queue *test_queue(struct kunit *test)
 {
-	struct mpq_queue *q = mpq_queue_alloc(&test_attr);
-
-	KUNIT_ASSERT_NOT_NULL(test, q);
-	return q;
+	return test_queue_of(test, GLOBAL_ROOT_UID, false);
 }
 
 static void mpq_test_fifo(struct kunit *test)
@@ -145,11 +158,11 @@ static void mpq_test_batch(struct kunit *test)
 	int i;
 
 	for (i = 0; i < 6; i++)
-		list_add_tail(&test_msg(test, "abc")->link, &msgs);
+		list_add_tail(&test_msg(test, q, "abc")->link, &msgs);
 	/* maxsize 4: a batch of six queues four and leaves two */
 	KUNIT_EXPECT_EQ(test, mpq_queue_put(q, &msgs, true, NULL), 4);
 	KUNIT_EXPECT_EQ(test, list_count_nodes(&msgs), 2);
-	mpq_msg_free_list(&msgs);
+	mpq_msg_free_list(q, &msgs);
 	/* the third capacity is too small: the batch stops before it */
 	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, caps, 3, true, NULL, &out,
 					    &needed), 2);
@@ -255,7 +268,7 @@ static int getter_fn(void *arg)
 	if (g->ret == 1) {
 		msg = list_first_entry(&out, struct mpq_msg, link);
 		memcpy(g->data, msg->data, msg->len);
-		mpq_msg_free_list(&out);
+		mpq_queue_consume(g->q, &out);
 	}
 	complete(&g->done);
 	return 0;
@@ -301,14 +314,16 @@ static void mpq_test_msg_layout(struct kunit *test)
 		1, 64, 128, 129, 200, 257, 480, 993, 1000, 1024, 2048, 4064,
 		4065, 4096, 5000, 16384, 65536, 262144, 262145,
 	};
+	struct mpq_queue *q = test_queue(test);
+	long charged = atomic_long_read(&q->user->bytes);
 	const struct mpq_msgseg *seg;
 	struct mpq_msg *msg;
 	size_t carried, cost;
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		msg = mpq_msg_alloc(lens[i]);
-		KUNIT_ASSERT_NOT_NULL(test, msg);
+		msg = mpq_msg_alloc(q, lens[i]);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 		carried = mpq_msg_headlen(lens[i]);
 		cost = ksize(msg);
 		KUNIT_EXPECT_LE(test, cost, PAGE_SIZE);
@@ -326,12 +341,91 @@ static void mpq_test_msg_layout(struct kunit *test)
 		KUNIT_EXPECT_LE_MSG(test, cost,
 				    lens[i] + lens[i] / 256 + PAGE_SIZE / 2,
 				    "len %zu", lens[i]);
-		mpq_msg_free(msg);
+		/* The owner is charged exactly what kmalloc gave. */
+		KUNIT_EXPECT_EQ_MSG(test, mpq_msg_cost(lens[i]), cost,
+				    "len %zu", lens[i]);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
+				charged + cost);
+		mpq_msg_free(q, msg);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
+				charged);
 	}
+	mpq_queue_put_ref(q);
+}
+
+/*
+ * A limited owner's queues hold at most mpq_bytes_per_user: past it a
+ * message cannot be made (ENOSPC) and another queue neither; what is freed
+ * may be charged again; an unlimited owner is counted but never refused.
+ */
+static void mpq_test_user_limit(struct kunit *test)
+{
+	unsigned long long saved = mpq_bytes_per_user;
+	kuid_t uid = KUIDT_INIT(4242);
+	struct mpq_user *user = mpq_user_get(uid);
+	struct mpq_queue *q, *r;
+	struct mpq_msg *msg;
+
+	KUNIT_ASSERT_NOT_NULL(test, user);
+	mpq_bytes_per_user = MPQ_QUEUE_COST + mpq_msg_cost(64);
+	q = mpq_queue_alloc(&test_attr, user, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(q));
+	KUNIT_EXPECT_EQ(test, atomic_read(&user->queues), 1);
+	msg = mpq_msg_alloc(q, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes),
+			mpq_bytes_per_user);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_msg_alloc(q, 1)), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_queue_alloc(&test_attr, user, true)),
+			-ENOSPC);
+	/* An exempt creator's queue is charged all the same. */
+	r = mpq_queue_alloc(&test_attr, user, false);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(r));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes),
+			mpq_bytes_per_user + MPQ_QUEUE_COST);
+	mpq_queue_put_ref(r);
+	mpq_msg_free(q, msg);
+	msg = mpq_msg_alloc(q, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	mpq_msg_free(q, msg);
+	mpq_queue_put_ref(q);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&user->queues), 0);
+	mpq_user_put(user);
+	mpq_bytes_per_user = saved;
+	/* The last reference took the entry away. */
+	KUNIT_EXPECT_NULL(test, mpq_user_find(uid));
+}
+
+/*
+ * End of stream waits for what readers hold: a message taken but not yet
+ * copied out may come back (unget) and must be found by the next get.
+ */
+static void mpq_test_eos_waits_for_held(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	size_t cap = 64, needed;
+	LIST_HEAD(out);
+
+	test_put(test, q, "last", true);
+	mpq_queue_shutdown(q, false);
+	KUNIT_ASSERT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
+					    &needed), 1);
+	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
+					    &needed), -EAGAIN);
+	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLIN));
+	mpq_queue_unget(q, &out);
+	expect_get(test, q, "last");
+	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLIN));
+	expect_get(test, q, NULL);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
 }
 
 static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_msg_layout),
+	KUNIT_CASE(mpq_test_user_limit),
+	KUNIT_CASE(mpq_test_eos_waits_for_held),
 	KUNIT_CASE(mpq_test_fifo),
 	KUNIT_CASE(mpq_test_limits),
 	KUNIT_CASE(mpq_test_emsgsize_keeps_head),

@@ -56,37 +56,22 @@ size_t mpq_msg_headlen(size_t len)
 	return len;
 }
 
-struct mpq_msg *mpq_msg_alloc(size_t len)
+/* What mpq_msg_alloc(@len) takes from kmalloc, headers and rounding included. */
+size_t mpq_msg_cost(size_t len)
 {
-	struct mpq_msgseg *seg, **tail;
-	struct mpq_msg *msg;
-	size_t alen;
+	size_t alen = mpq_msg_headlen(len), rest = len - alen;
+	size_t cost = kmalloc_size_roundup(sizeof(struct mpq_msg) + alen);
 
-	/* Charged to the putter's memory cgroup, like a pipe buffer. */
-	alen = mpq_msg_headlen(len);
-	msg = kmalloc(struct_size(msg, data, alen), GFP_KERNEL_ACCOUNT);
-	if (!msg)
-		return NULL;
-	msg->len = len;
-	msg->next = NULL;
-	tail = &msg->next;
-	for (len -= alen; len; len -= alen) {
-		alen = min_t(size_t, len, MPQ_SEG_DATALEN);
-		seg = kmalloc(struct_size(seg, data, alen), GFP_KERNEL_ACCOUNT);
-		if (!seg) {
-			mpq_msg_free(msg);
-			return NULL;
-		}
-		seg->next = NULL;
-		*tail = seg;
-		tail = &seg->next;
-		/* A message may be up to a GiB: thousands of segments. */
-		cond_resched();
-	}
-	return msg;
+	/* A full segment is a page; only the last one may be smaller. */
+	cost += rest / MPQ_SEG_DATALEN * PAGE_SIZE;
+	if (rest % MPQ_SEG_DATALEN)
+		cost += kmalloc_size_roundup(sizeof(struct mpq_msgseg) +
+					     rest % MPQ_SEG_DATALEN);
+	return cost;
 }
 
-void mpq_msg_free(struct mpq_msg *msg)
+/* Free the head and segments of a message whose charge is dealt with. */
+static void mpq_msg_release(struct mpq_msg *msg)
 {
 	struct mpq_msgseg *seg = msg->next, *next;
 
@@ -98,24 +83,90 @@ void mpq_msg_free(struct mpq_msg *msg)
 	kfree(msg);
 }
 
-void mpq_msg_free_list(struct list_head *msgs)
+/*
+ * A message of @len bytes for @q, charged to @q's owner (and to the
+ * putter's memory cgroup, like a pipe buffer) until mpq_msg_free().
+ * Returns ERR_PTR(-ENOSPC) past the owner's limit, -ENOMEM without memory.
+ */
+struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len)
+{
+	size_t alen = mpq_msg_headlen(len), cost = mpq_msg_cost(len);
+	struct mpq_msgseg *seg, **tail;
+	struct mpq_msg *msg;
+	int ret;
+
+	ret = mpq_user_charge(q->user, cost, q->limited);
+	if (ret)
+		return ERR_PTR(ret);
+	msg = kmalloc(struct_size(msg, data, alen), GFP_KERNEL_ACCOUNT);
+	if (!msg)
+		goto uncharge;
+	msg->len = len;
+	msg->next = NULL;
+	tail = &msg->next;
+	for (len -= alen; len; len -= alen) {
+		alen = min_t(size_t, len, MPQ_SEG_DATALEN);
+		seg = kmalloc(struct_size(seg, data, alen), GFP_KERNEL_ACCOUNT);
+		if (!seg) {
+			mpq_msg_release(msg);
+			goto uncharge;
+		}
+		seg->next = NULL;
+		*tail = seg;
+		tail = &seg->next;
+		/* A message may be up to a GiB: thousands of segments. */
+		cond_resched();
+	}
+	return msg;
+
+uncharge:
+	mpq_user_uncharge(q->user, cost);
+	return ERR_PTR(-ENOMEM);
+}
+
+void mpq_msg_free(struct mpq_queue *q, struct mpq_msg *msg)
+{
+	mpq_user_uncharge(q->user, mpq_msg_cost(msg->len));
+	mpq_msg_release(msg);
+}
+
+void mpq_msg_free_list(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_msg *msg, *tmp;
 
 	list_for_each_entry_safe(msg, tmp, msgs, link)
-		mpq_msg_free(msg);
+		mpq_msg_free(q, msg);
 	INIT_LIST_HEAD(msgs);
 }
 
-struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr)
+#define MPQ_QUEUE_COST	kmalloc_size_roundup(sizeof(struct mpq_queue))
+
+/*
+ * A queue owned by @user, who is charged for it and for every message it
+ * holds; @limited caps those charges at mpq_bytes_per_user. The queue
+ * takes its own reference on @user. Returns ERR_PTR(-ENOSPC) past the
+ * owner's limit, or ERR_PTR(-ENOMEM).
+ */
+struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
+				  struct mpq_user *user, bool limited)
 {
 	struct mpq_queue *q;
+	int ret;
 
+	ret = mpq_user_charge(user, MPQ_QUEUE_COST, limited);
+	if (ret)
+		return ERR_PTR(ret);
 	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
-	if (!q)
-		return NULL;
+	if (!q) {
+		mpq_user_uncharge(user, MPQ_QUEUE_COST);
+		return ERR_PTR(-ENOMEM);
+	}
 	kref_init(&q->ref);
 	q->attr = *attr;
+	refcount_inc(&user->ref);
+	atomic_inc(&user->queues);
+	q->user = user;
+	q->limited = limited;
 	init_waitqueue_head(&q->pollq);
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->msgs);
@@ -135,7 +186,10 @@ static void mpq_queue_release(struct kref *ref)
 	struct mpq_queue *q = container_of(ref, struct mpq_queue, ref);
 
 	/* No file refers to the queue any more, so nobody waits on it. */
-	mpq_msg_free_list(&q->msgs);
+	mpq_msg_free_list(q, &q->msgs);
+	mpq_user_uncharge(q->user, MPQ_QUEUE_COST);
+	atomic_dec(&q->user->queues);
+	mpq_user_put(q->user);
 	kfree(q);
 }
 
@@ -218,11 +272,28 @@ static void mpq_count_in(struct mpq_queue *q, const struct mpq_msg *msg)
 	q->total_puts++;
 }
 
+/* The message goes to a reader: it is held until consumed or ungot. */
 static void mpq_count_out(struct mpq_queue *q, const struct mpq_msg *msg)
 {
 	q->qsize--;
 	q->bytes -= msg->len;
 	q->total_gets++;
+	atomic_inc(&q->held);
+}
+
+/*
+ * End of stream: shut down, nothing queued and nothing in a reader's hands,
+ * for a message whose copy faults goes back to the head. mpq_queue_consume()
+ * drops @held without the lock, then reads @state; the barrier here pairs
+ * with the one implied by its atomic_sub_and_test(): either this sees @held
+ * at 0, or it sees our @state and wakes us.
+ */
+static bool mpq_ended(struct mpq_queue *q)
+{
+	if (q->qsize || q->state == MPQ_STATE_OPEN)
+		return false;
+	smp_mb();	/* pairs with atomic_sub_and_test() in consume */
+	return !atomic_read(&q->held);
 }
 
 static void mpq_enqueue(struct mpq_queue *q, struct mpq_msg *msg)
@@ -396,11 +467,11 @@ static void mpq_notify(struct mpq_queue *q, const struct mpq_wake *wake,
 /*
  * Sleep until a get makes room for the first message of @msgs and queues
  * it for us, then queue what else fits. Returns how many were queued, or an
- * error with @msgs as it was.
+ * error with @msgs as it was; @events gets what pollers should hear of.
  */
 static int mpq_put_wait(struct mpq_queue *q, struct list_head *msgs,
 			const ktime_t *deadline, struct mpq_wake *wake,
-			bool *admitted)
+			__poll_t *events)
 	__must_hold(&q->lock)
 {
 	struct mpq_msg *msg = list_first_entry(msgs, struct mpq_msg, link);
@@ -414,9 +485,14 @@ static int mpq_put_wait(struct mpq_queue *q, struct list_head *msgs,
 	q->nr_putters--;
 	if (ret) {
 		list_add(&msg->link, msgs);
-		/* Leaving from the head may let the next putters in. */
-		if (ret != -EPIPE)
-			*admitted = mpq_admit_putters(q, wake);
+		if (ret == -EPIPE)
+			return ret;
+		/* Leaving from the head may let the next putters in... */
+		if (mpq_admit_putters(q, wake))
+			*events |= EPOLLIN | EPOLLRDNORM;
+		/* ...and the last putter to leave may leave room to poll for. */
+		if (list_empty(&q->putters) && mpq_fits(q, 1))
+			*events |= EPOLLOUT | EPOLLWRNORM;
 		return ret;
 	}
 	if (q->state != MPQ_STATE_OPEN || !list_empty(&q->putters))
@@ -434,7 +510,7 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 		  const ktime_t *deadline)
 {
 	struct mpq_wake wake = { .n = 0 };
-	bool admitted = false;
+	__poll_t events = 0;
 	int ret = 0;
 
 	spin_lock(&q->lock);
@@ -445,12 +521,14 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 	/* FIFO among putters: a small put never overtakes a big one. */
 	if (!ret)
 		ret = nonblock ? -EAGAIN :
-		      mpq_put_wait(q, msgs, deadline, &wake, &admitted);
-	if (ret > 0)
+		      mpq_put_wait(q, msgs, deadline, &wake, &events);
+	if (ret > 0) {
 		mpq_feed_getters(q, &wake);
+		events |= EPOLLIN | EPOLLRDNORM;
+	}
 	mpq_unlock_wake(q, &wake);
-	if (ret > 0 || admitted)
-		mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
+	if (events)
+		mpq_notify(q, &wake, events);
 	return ret;
 }
 
@@ -484,7 +562,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 			}
 			break;
 		}
-		if (q->state != MPQ_STATE_OPEN) {
+		if (mpq_ended(q)) {
 			ret = 0;	/* end of stream */
 			break;
 		}
@@ -525,20 +603,50 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_wake wake = { .n = 0 };
 	struct mpq_msg *msg;
+	int n = 0;
 
 	spin_lock(&q->lock);
 	list_for_each_entry(msg, msgs, link) {
 		q->qsize++;
 		q->bytes += msg->len;
 		q->total_gets--;
+		n++;
 	}
 	list_splice_init(msgs, &q->msgs);
+	atomic_sub(n, &q->held);
 	/* Shut down while we held them: they go the way of the rest. */
 	if (q->state == MPQ_STATE_IMMEDIATE)
 		mpq_discard_all(q, msgs, &wake);
 	mpq_feed_getters(q, &wake);
+	if (mpq_ended(q))
+		mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
 	mpq_unlock_wake(q, &wake);
-	mpq_msg_free_list(msgs);
+	mpq_msg_free_list(q, msgs);
+	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * The reader copied @msgs out: free them. If they were the last held after
+ * a shutdown, the stream ends now for blocked getters and pollers.
+ */
+void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
+{
+	struct mpq_wake wake = { .n = 0 };
+	struct mpq_msg *msg, *tmp;
+	int n = 0;
+
+	list_for_each_entry_safe(msg, tmp, msgs, link) {
+		mpq_msg_free(q, msg);
+		n++;
+	}
+	INIT_LIST_HEAD(msgs);
+	/* Fully ordered: pairs with the barrier in mpq_ended(). */
+	if (!n || !atomic_sub_and_test(n, &q->held) ||
+	    READ_ONCE(q->state) == MPQ_STATE_OPEN)
+		return;
+	spin_lock(&q->lock);
+	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
+	mpq_unlock_wake(q, &wake);
 	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 }
 
@@ -590,17 +698,17 @@ void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 
 	spin_lock(&q->lock);
 	if (immediate) {
-		q->state = MPQ_STATE_IMMEDIATE;
+		WRITE_ONCE(q->state, MPQ_STATE_IMMEDIATE);
 		mpq_discard_all(q, &dead, &wake);
 	} else if (q->state == MPQ_STATE_OPEN) {
-		q->state = MPQ_STATE_SHUTDOWN;
+		WRITE_ONCE(q->state, MPQ_STATE_SHUTDOWN);
 	}
 	mpq_complete_all(&q->putters, -EPIPE, &wake);
 	mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
 	if (!q->unfinished)
 		mpq_complete_all(&q->joiners, 0, &wake);
 	mpq_unlock_wake(q, &wake);
-	mpq_msg_free_list(&dead);
+	mpq_msg_free_list(q, &dead);
 	mpq_notify(q, &wake, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
 }
 
@@ -644,7 +752,7 @@ __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 	/* Queued before looking under the lock: see struct mpq_wake. */
 	poll_wait(file, &q->pollq, pt);
 	spin_lock(&q->lock);
-	if (q->qsize || q->state != MPQ_STATE_OPEN)
+	if (q->qsize || mpq_ended(q))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	/* After shutdown a put fails at once, so it would not block. */
 	if (q->state != MPQ_STATE_OPEN ||

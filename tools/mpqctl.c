@@ -524,6 +524,55 @@ static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 	return close_queue(cmd, name, q, status);
 }
 
+/* A limit of 0 is none: print it as such. */
+static void print_limit(const char *key, unsigned long long val, bool json)
+{
+	if (json)
+		printf(", \"%s\": %llu", key, val);
+	else if (val)
+		printf("%s:%*s%llu\n", key, (int)(12 - strlen(key)), "", val);
+	else
+		printf("%s:%*snone\n", key, (int)(12 - strlen(key)), "");
+}
+
+static int cmd_usage(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mpq_usage u;
+	bool json = false;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'h')
+			return help(cmd);
+		else
+			return bad_option(cmd, c, argv);
+	}
+	if (optind != argc)
+		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
+	ret = mpq_usage(&u);
+	if (ret)
+		return fail(cmd, NULL, -ret);
+	if (json)
+		printf("{\"bytes\": %llu, \"queues\": %u, \"named\": %u",
+		       (unsigned long long)u.bytes, u.queues, u.named);
+	else
+		printf("%-13s%llu\n%-13s%u\n%-13s%u\n", "bytes:",
+		       (unsigned long long)u.bytes, "queues:", u.queues,
+		       "named:", u.named);
+	print_limit("bytes_max", u.bytes_max, json);
+	print_limit("named_max", u.named_max, json);
+	if (json)
+		fputs("}\n", stdout);
+	return fflush(stdout) ? fail(cmd, NULL, errno) : EX_DONE;
+}
+
 /* Queue every message of msgs[0..count), waiting as w says. */
 static int put_all(const struct cmd *cmd, const char *name, mpq_t *q,
 		   const struct mpq_msg *msgs, size_t count,
@@ -844,6 +893,11 @@ static const struct cmd cmds[] = {
 	{ "list", cmd_list, "[--json]",
 	  "Print the names of all named queues, one per line, sorted.\n"
 	  "  --json   a JSON array of {\"name\": NAME} objects\n" },
+	{ "usage", cmd_usage, "[--json]",
+	  "Print what your queues hold and may hold: the kernel memory charged\n"
+	  "to you (bytes), the queues you own (anonymous ones included) and the\n"
+	  "named ones, and the per-user limits (none for CAP_SYS_RESOURCE).\n"
+	  "  --json   one JSON object\n" },
 	{ "stat", cmd_stat, "NAME [--json]",
 	  "Print a consistent snapshot of the queue's state and counters.\n"
 	  "  --json   one JSON object\n" },

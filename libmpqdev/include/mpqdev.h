@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define MPQDEV_VERSION_MAJOR	1
-#define MPQDEV_VERSION_MINOR	0
+#define MPQDEV_VERSION_MINOR	1
 
 /* A queue handle; one handle may be used by many threads at once. */
 typedef struct mpq mpq_t;
@@ -80,6 +80,13 @@ int mpq_unlink(const char *name);
  * -ERANGE if size is too small.
  */
 ssize_t mpq_list(char *buf, size_t size);
+
+/*
+ * What the calling user's queues hold and may hold (struct mpq_usage): the
+ * kernel memory charged to them, their queues and named queues, and the
+ * per-user limits (0: none applies). 0 or -errno.
+ */
+int mpq_usage(struct mpq_usage *u);
 
 /* put(item, block, timeout): 0 or -EAGAIN/-ETIMEDOUT/-EPIPE/-EMSGSIZE. */
 int mpq_put(mpq_t *q, const void *item, size_t len, bool block,

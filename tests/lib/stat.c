@@ -76,6 +76,53 @@ TEST(full_by_bytes)
 	mpq_free(q);
 }
 
+static void *blocked_put60(void *arg)
+{
+	static const char big[60];
+
+	return (void *)(long)mpq_put((mpq_t *)arg, big, sizeof(big), true, -1);
+}
+
+/*
+ * A put queues behind a blocked putter even when it would fit: full() says
+ * so, as put_nowait() and EPOLLOUT do. maxbytes 100 with 50 queued: a
+ * 60-byte put waits, and a 1-byte one would wait behind it.
+ */
+TEST(full_while_a_putter_waits)
+{
+	const struct mpq_attr attr = { .msgsize_max = 100, .maxbytes = 100 };
+	static const char half[50];
+	char name[64], buf[64];
+	struct mpq_stat st;
+	pthread_t t;
+	void *ret;
+	int i;
+	mpq_t *q;
+
+	snprintf(name, sizeof(name), "libtest-%d-putter", getpid());
+	q = mpq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, mpq_unlink(name));
+	ASSERT_EQ(0, mpq_put_nowait(q, half, sizeof(half)));
+	EXPECT_FALSE(mpq_full(q));
+	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_put60, q));
+	for (i = 0; i < 1000; i++) {
+		ASSERT_EQ(0, mpq_stat(q, &st));
+		if (st.putters == 1)
+			break;
+		usleep(10000);
+	}
+	ASSERT_EQ(1U, st.putters);
+	EXPECT_TRUE(mpq_full(q));
+	EXPECT_EQ(-EAGAIN, mpq_put_nowait(q, "x", 1));
+	/* The get lets the putter in; 60 of 100 bytes then leave room. */
+	ASSERT_EQ(50, mpq_get_nowait(q, buf, sizeof(buf)));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(0L, (long)ret);
+	EXPECT_FALSE(mpq_full(q));
+	mpq_free(q);
+}
+
 TEST(counters)
 {
 	mpq_t *q = mpq_joinable_new(0);

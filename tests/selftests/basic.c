@@ -5,6 +5,7 @@
  * exec() and SCM_RIGHTS.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "mpq_test.h"
 #include "harness.h"
@@ -154,6 +155,108 @@ TEST_F(anon, write_read)
 	EXPECT_EQ(1ULL, st.unfinished);
 	EXPECT_EQ(1ULL, st.total_puts);
 	EXPECT_EQ(1ULL, st.total_gets);
+}
+
+/* One writev() is one message, as on a datagram socket: never one per iovec. */
+TEST_F(anon, writev_is_one_message)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = "ab", .iov_len = 2 },
+		{ .iov_base = "", .iov_len = 0 },
+		{ .iov_base = "cd", .iov_len = 2 },
+	};
+	struct mpq_stat st;
+	char buf[64];
+
+	ASSERT_EQ(4L, sys_ret(writev(self->fd, iov, 3)));
+	ASSERT_EQ(0, q_stat(self->fd, &st));
+	EXPECT_EQ(1ULL, st.qsize);
+	EXPECT_EQ(4ULL, st.bytes);
+	ASSERT_EQ(4L, q_read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
+}
+
+/* A writev() that faults half-way queues nothing: not half a message. */
+TEST_F(anon, writev_fault_queues_nothing)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = "ab", .iov_len = 2 },
+		{ .iov_base = (void *)8, .iov_len = 2 },
+	};
+	struct mpq_stat st;
+
+	EXPECT_EQ(-EFAULT, sys_ret(writev(self->fd, iov, 2)));
+	ASSERT_EQ(0, q_stat(self->fd, &st));
+	EXPECT_EQ(0ULL, st.qsize);
+	EXPECT_EQ(0ULL, st.total_puts);
+}
+
+/* A writev() past msgsize_max in total is refused whole. */
+TEST_F(anon, writev_too_big_emsgsize)
+{
+	char half[40] = {};
+	struct iovec iov[2] = {
+		{ .iov_base = half, .iov_len = sizeof(half) },
+		{ .iov_base = half, .iov_len = sizeof(half) },
+	};
+	struct mpq_stat st;
+
+	EXPECT_EQ(-EMSGSIZE, sys_ret(writev(self->fd, iov, 2)));
+	ASSERT_EQ(0, q_stat(self->fd, &st));
+	EXPECT_EQ(0ULL, st.qsize);
+}
+
+/* One readv() takes one message, spread over the iovecs in order. */
+TEST_F(anon, readv_takes_one_message)
+{
+	char a[2], b[8];
+	struct iovec iov[2] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = b, .iov_len = sizeof(b) },
+	};
+
+	ASSERT_EQ(5L, q_puts(self->fd, "hello"));
+	ASSERT_EQ(5L, q_puts(self->fd, "world"));
+	ASSERT_EQ(5L, sys_ret(readv(self->fd, iov, 2)));
+	EXPECT_EQ(0, memcmp(a, "he", 2));
+	EXPECT_EQ(0, memcmp(b, "llo", 3));
+	/* The second message is whole and next. */
+	ASSERT_EQ(5L, sys_ret(readv(self->fd, iov, 2)));
+	EXPECT_EQ(0, memcmp(a, "wo", 2));
+	EXPECT_EQ(0, memcmp(b, "rld", 3));
+}
+
+/* A readv() whose iovecs are too small in total keeps the message. */
+TEST_F(anon, readv_too_small_keeps_message)
+{
+	char a[2], b[2];
+	struct iovec iov[2] = {
+		{ .iov_base = a, .iov_len = sizeof(a) },
+		{ .iov_base = b, .iov_len = sizeof(b) },
+	};
+
+	ASSERT_EQ(5L, q_puts(self->fd, "hello"));
+	EXPECT_EQ(-EMSGSIZE, sys_ret(readv(self->fd, iov, 2)));
+	EXPECT_EQ(5, q_fionread(self->fd));
+}
+
+/*
+ * RWF_NOWAIT (IOCB_NOWAIT, what io_uring tries first) never sleeps, on a
+ * descriptor opened blocking: EAGAIN where a plain call would block.
+ */
+TEST_F(anon, rwf_nowait_never_sleeps)
+{
+	struct iovec iov = { .iov_base = (void *)"x", .iov_len = 1 };
+	char buf[64];
+	struct iovec riov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	int fd = mpq_new(1, 0, 0, 0);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, sys_ret(preadv2(fd, &riov, 1, -1, RWF_NOWAIT)));
+	EXPECT_EQ(1L, sys_ret(pwritev2(fd, &iov, 1, -1, RWF_NOWAIT)));
+	EXPECT_EQ(-EAGAIN, sys_ret(pwritev2(fd, &iov, 1, -1, RWF_NOWAIT)));
+	EXPECT_EQ(1L, sys_ret(preadv2(fd, &riov, 1, -1, RWF_NOWAIT)));
+	close(fd);
 }
 
 TEST_F(anon, fifo_and_boundaries)

@@ -5,8 +5,11 @@
  * open descriptors keep working; listing works like listxattr(2); names are
  * checked; the per-user count is enforced; only the owner (or
  * CAP_SYS_ADMIN) removes. The sysfs attributes mirror the queue's state.
- * An open racing with remove is safe.
+ * An open racing with remove is safe, and reaches only the queue whose
+ * node it opened, never another user's queue that got the same minor.
  */
+#include <pthread.h>
+
 #include "mpq_test.h"
 #include "harness.h"
 
@@ -333,6 +336,112 @@ TEST_F(nq, open_races_remove)
 		EXPECT_EQ(0, reap(pids[i]));
 }
 
+/*
+ * The two users of the minor-reuse race: each owns 0600 queues that only
+ * it may open, told apart by maxsize.
+ */
+#define RACER_A_UID	1001
+#define RACER_B_UID	1002
+#define RACER_A_MAXSIZE	3
+#define RACER_B_MAXSIZE	7
+#define RACE_MS		4000
+
+struct race {
+	char name_a[MPQ_NAME_SIZE];
+	char name_b[MPQ_NAME_SIZE];
+	int64_t end;
+	long opens;	/* A's opens that succeeded */
+	long wrong;	/* ... and reached a queue that was not A's */
+	long b_cycles;
+};
+
+static void *racer_a_cycle(void *arg)
+{
+	struct race *r = arg;
+
+	while (now_ns() < r->end) {
+		mpq_new_named(r->name_a, 0600, RACER_A_MAXSIZE);
+		mpq_remove(r->name_a);
+	}
+	return NULL;
+}
+
+/* User A: creates and removes its queue in one thread, opens it here. */
+static void racer_a(struct race *r)
+{
+	struct mpq_stat st;
+	pthread_t t;
+	int fd;
+
+	if (drop_privs(RACER_A_UID, RACER_A_UID) ||
+	    pthread_create(&t, NULL, racer_a_cycle, r))
+		_exit(1);
+	while (now_ns() < r->end) {
+		fd = mpq_open_named(r->name_a, O_RDWR | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		r->opens++;
+		if (q_stat(fd, &st) || st.maxsize != RACER_A_MAXSIZE)
+			r->wrong++;
+		close(fd);
+	}
+	pthread_join(t, NULL);
+	_exit(0);
+}
+
+/* User B: creates its queue, puts a message it alone may read, removes. */
+static void racer_b(struct race *r)
+{
+	int fd;
+
+	if (drop_privs(RACER_B_UID, RACER_B_UID))
+		_exit(1);
+	while (now_ns() < r->end) {
+		if (mpq_new_named(r->name_b, 0600, RACER_B_MAXSIZE))
+			continue;
+		fd = mpq_open_named(r->name_b, O_WRONLY);
+		if (fd >= 0) {
+			q_puts(fd, "secret of B");
+			close(fd);
+		}
+		mpq_remove(r->name_b);
+		r->b_cycles++;
+	}
+	_exit(0);
+}
+
+/*
+ * The VFS checks permission on the node of A's queue; if that queue is
+ * removed and B's queue created with the same minor before the open gets
+ * to the module, the open must fail, not hand A the queue of B.
+ */
+TEST_F(nq, open_reaches_only_its_queue)
+{
+	struct race *r = shared_alloc(sizeof(*r));
+	pid_t a, b;
+
+	ASSERT_TRUE(r != NULL);
+	strcpy(r->name_a, self->name[0]);
+	strcpy(r->name_b, self->name[1]);
+	r->end = now_ns() + RACE_MS * NSEC_PER_MSEC;
+	a = spawn();
+	ASSERT_LE(0, a);
+	if (a == 0)
+		racer_a(r);
+	b = spawn();
+	ASSERT_LE(0, b);
+	if (b == 0)
+		racer_b(r);
+	EXPECT_EQ(0, reap(a));
+	EXPECT_EQ(0, reap(b));
+	TH_LOG("%ld opens by A, %ld cycles by B", r->opens, r->b_cycles);
+	/* Both really ran: A opened its queue, B cycled its own. */
+	EXPECT_LT(0, r->opens);
+	EXPECT_LT(0, r->b_cycles);
+	EXPECT_EQ(0, r->wrong);
+	munmap(r, sizeof(*r));
+}
+
 static long list_names(char *buf, __u64 size)
 {
 	struct mpq_list l = { .buf = PTR(buf), .size = size };
@@ -436,6 +545,15 @@ TEST_F(nq, names)
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		EXPECT_EQ(-EINVAL, mpq_new_named(bad[i], 0, 0))
 			TH_LOG("bad[%u] accepted", i);
+
+	/* ASCII only: no byte past 0x7f, Latin-1 letters included. */
+	for (i = 0x80; i <= 0xff; i++) {
+		char name[MPQ_NAME_SIZE] = { 'a', (char)i };
+
+		EXPECT_EQ(-EINVAL, mpq_new_named(name, 0, 0))
+			TH_LOG("name \"a\\x%02x\" accepted", i);
+		mpq_remove(name);
+	}
 
 	/* No NUL within MPQ_NAME_SIZE. */
 	memset(c.name, 'a', sizeof(c.name));

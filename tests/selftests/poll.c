@@ -214,6 +214,59 @@ TEST_F(pq, hup_woken_by_shutdown)
 	EXPECT_EQ(POLLIN | POLLHUP, *self->revents & ~(POLLOUT | POLLPRI));
 }
 
+/* Sleep in poll(2) or epoll_wait() for @events: revents, 0 on timeout. */
+static int wait_events(int fd, short events, int ms, bool use_epoll)
+{
+	if (use_epoll) {
+		struct epoll_event ev = { .events = (__u32)events };
+		int ep = epoll_create1(EPOLL_CLOEXEC), n;
+
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+			return -errno;
+		n = epoll_wait(ep, &ev, 1, ms);
+		close(ep);
+		return n < 0 ? -errno : n ? (int)ev.events : 0;
+	} else {
+		struct pollfd p = { .fd = fd, .events = events };
+		int n = poll(&p, 1, ms);
+
+		return n < 0 ? -errno : n ? p.revents : 0;
+	}
+}
+
+/*
+ * A putter blocked at the head gives up (here on its timeout): if it was
+ * the last one and the queue has room, a poller for EPOLLOUT must wake
+ * then, not sleep on to its own timeout. maxbytes 100 with 50 queued: the
+ * 60-byte put blocks, a 1-byte one would not but for the putter ahead.
+ */
+TEST_F(pq, out_woken_when_last_putter_leaves)
+{
+	struct __kernel_timespec dl;
+	char big[60] = {};
+	int64_t left;
+	pid_t pid;
+	int fd;
+
+	fd = mpq_new(0, 0, 100, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(50L, q_write(fd, big, 50));
+	dl = deadline_in_ms(3000);
+	pid = spawn();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(q_put(fd, big, sizeof(big), MPQ_XFER_TIMEOUT, &dl) ==
+		      -ETIMEDOUT ? 0 : 1);
+	ASSERT_EQ(0, q_wait_blocked(fd, ST_PUTTERS, 1, pid));
+	EXPECT_EQ(POLLIN, ready(fd, variant->use_epoll));
+	/* The poll below must start sleeping before the putter leaves. */
+	left = kts_to_ns(&dl) - now_ns();
+	ASSERT_LT(500 * NSEC_PER_MSEC, left);
+	EXPECT_EQ(POLLOUT, wait_events(fd, POLLOUT, 30000, variant->use_epoll));
+	EXPECT_EQ(0, reap(pid));
+	close(fd);
+}
+
 TEST(select_readable)
 {
 	struct timeval tv = {};

@@ -3,8 +3,14 @@
  * Shutdown: puts fail with EPIPE (no SIGPIPE), gets drain what is left and
  * then read end of file; immediate shutdown discards the queued messages
  * and their unfinished count. Blocked getters, putters and joiners are
- * woken as the contract says, through every kind of call.
+ * woken as the contract says, through every kind of call. End of stream
+ * waits for a message a reader has taken but not yet copied out.
  */
+#include <poll.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+
 #include "mpq_test.h"
 #include "harness.h"
 
@@ -389,6 +395,143 @@ TEST_F(sd, drain_delivers_to_woken_getter)
 	EXPECT_EQ(0, reap_timeout(pid));
 	EXPECT_EQ(1L, self->res[0].ret);
 	EXPECT_EQ(0L, q_read(self->fd, (char[8]){}, 8));
+}
+
+/*
+ * A reader whose buffer is a userfaultfd page: its copy of the message to
+ * user memory waits, in the kernel, until the test resolves the fault. That
+ * holds a reader between taking a message and delivering it, for as long
+ * as the test needs.
+ */
+struct held {
+	int fd;			/* the queue */
+	int uffd;
+	char *page;
+	size_t page_size;
+	pthread_t reader;
+	long ret;		/* the reader's read() */
+};
+
+static void *held_read(void *arg)
+{
+	struct held *h = arg;
+
+	h->ret = q_read(h->fd, h->page, 64);
+	return NULL;
+}
+
+/* Start the reader and wait until it holds a message: 0, or -errno. */
+static int held_start(struct held *h, int fd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct pollfd p = { .events = POLLIN };
+	struct uffd_msg msg;
+
+	h->fd = fd;
+	h->page_size = sysconf(_SC_PAGESIZE);
+	h->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (h->uffd < 0)
+		return -errno;
+	h->page = mmap(NULL, h->page_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->page == MAP_FAILED)
+		return -errno;
+	reg.range.start = (uintptr_t)h->page;
+	reg.range.len = h->page_size;
+	if (ioctl(h->uffd, UFFDIO_API, &api) ||
+	    ioctl(h->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	if (pthread_create(&h->reader, NULL, held_read, h))
+		return -EAGAIN;
+	/* The fault is reported once the kernel copies to the page. */
+	p.fd = h->uffd;
+	if (poll(&p, 1, MPQ_TEST_WAIT_MS) != 1 ||
+	    read(h->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+/*
+ * End the reader's copy: closing the userfaultfd lets the fault be served
+ * as any other, so the copy succeeds; with @fail, the page is unmapped
+ * first, so the copy fails with EFAULT. Returns the reader's result.
+ */
+static long held_finish(struct held *h, bool fail)
+{
+	if (fail)
+		munmap(h->page, h->page_size);
+	close(h->uffd);
+	pthread_join(h->reader, NULL);
+	return h->ret;
+}
+
+/*
+ * After a plain shutdown reader A takes the last message, and its copy
+ * faults. Until A delivers or gives it back, the stream has not ended: B
+ * must not read end of file, nor poll see it; when A's copy fails the
+ * message is back at the head, and B gets it.
+ */
+TEST_F(sd, no_end_of_stream_while_a_reader_holds_the_last)
+{
+	struct held h;
+	char buf[16];
+	int ret;
+
+	ASSERT_EQ(4L, q_puts(self->fd, "last"));
+	ASSERT_EQ(0, q_shutdown(self->fd, 0));
+	ret = held_start(&h, self->fd);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "no userfaultfd here (%d)", ret);
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(-EAGAIN, q_get(self->fd, buf, sizeof(buf),
+				 MPQ_XFER_NONBLOCK, NULL));
+	{
+		struct pollfd p = { .fd = self->fd, .events = POLLIN };
+
+		/* Shut down (POLLHUP), but not readable. */
+		EXPECT_EQ(1, poll(&p, 1, 0));
+		EXPECT_EQ(POLLHUP, p.revents);
+	}
+	EXPECT_EQ(-EFAULT, held_finish(&h, true));
+	EXPECT_EQ(4L, q_get(self->fd, buf, sizeof(buf), MPQ_XFER_NONBLOCK,
+			    NULL));
+	EXPECT_EQ(0, memcmp(buf, "last", 4));
+	EXPECT_EQ(0L, q_read(self->fd, buf, sizeof(buf)));
+}
+
+/* A getter blocked behind the held message reads end of file once A delivers. */
+TEST_F(sd, end_of_stream_once_the_held_message_is_delivered)
+{
+	struct __kernel_timespec dl;
+	struct held h;
+	pid_t pid;
+	int ret;
+
+	ASSERT_EQ(4L, q_puts(self->fd, "last"));
+	ASSERT_EQ(0, q_shutdown(self->fd, 0));
+	ret = held_start(&h, self->fd);
+	if (ret == -ENOSYS || ret == -EPERM)
+		SKIP(return, "no userfaultfd here (%d)", ret);
+	ASSERT_EQ(0, ret);
+	dl = deadline_in_ms(30000);
+	pid = spawn();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char buf[16];
+
+		/* Only the parent's close may release the userfaultfd. */
+		close(h.uffd);
+		self->res[0].ret = q_get(self->fd, buf, sizeof(buf),
+					 MPQ_XFER_TIMEOUT, &dl);
+		_exit(0);
+	}
+	ASSERT_EQ(0, q_wait_blocked(self->fd, ST_GETTERS, 1, pid));
+	EXPECT_EQ(4L, held_finish(&h, false));
+	EXPECT_EQ(0, memcmp(h.page, "last", 4));
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0L, self->res[0].ret);
 }
 
 TEST_HARNESS_MAIN

@@ -728,7 +728,7 @@ static void op_rand_ioctl(void)
 		MPQ_IOC_CREATE, MPQ_IOC_CREATE_NAMED, MPQ_IOC_REMOVE,
 		MPQ_IOC_LIST, MPQ_IOC_PUT, MPQ_IOC_GET, MPQ_IOC_TASK_DONE,
 		MPQ_IOC_JOIN, MPQ_IOC_SHUTDOWN, MPQ_IOC_STAT, MPQ_IOC_PUT_MANY,
-		MPQ_IOC_GET_MANY,
+		MPQ_IOC_GET_MANY, MPQ_IOC_USAGE,
 	};
 	unsigned int r = rnd_below(100);
 	unsigned long cmd, arg;

@@ -68,6 +68,22 @@ struct mpq_list {
 	__u64 __reserved[2];
 };
 
+/*
+ * MPQ_IOC_USAGE: what the caller's queues hold and may hold. Each queue is
+ * charged to its owner (the user who created it) for the kernel memory it
+ * pins: the queue, and every message from its allocation to its delivery.
+ * A limit of 0 means none applies to the caller (CAP_SYS_RESOURCE).
+ */
+struct mpq_usage {
+	__u64 bytes;		/* kernel memory charged to the caller */
+	__u64 bytes_max;	/* module parameter bytes_per_user */
+	__u32 queues;		/* queues owned, anonymous ones included */
+	__u32 named;		/* named queues owned */
+	__u32 named_max;	/* module parameter queues_per_user */
+	__u32 __reserved;
+	__u64 __reserved2[4];
+};
+
 /* struct mpq_xfer.flags and struct mpq_join.flags */
 #define MPQ_XFER_NONBLOCK	(1U << 0)	/* never sleep: EAGAIN */
 #define MPQ_XFER_TIMEOUT	(1U << 1)	/* deadline is valid */
@@ -159,6 +175,7 @@ struct mpq_batch {
 #define MPQ_IOC_CREATE_NAMED	_IOW(MPQ_IOC_MAGIC, 0x02, struct mpq_create)
 #define MPQ_IOC_REMOVE		_IOW(MPQ_IOC_MAGIC, 0x03, struct mpq_name)
 #define MPQ_IOC_LIST		_IOWR(MPQ_IOC_MAGIC, 0x04, struct mpq_list)
+#define MPQ_IOC_USAGE		_IOR(MPQ_IOC_MAGIC, 0x05, struct mpq_usage)
 
 /* On a queue descriptor */
 #define MPQ_IOC_PUT		_IOW(MPQ_IOC_MAGIC, 0x10, struct mpq_xfer)
