@@ -99,7 +99,7 @@ static int fail(const struct cmd *cmd, const char *name, int err)
 		what = "queue already exists";
 		break;
 	case ENOSPC:
-		what = "too many queues for this user";
+		what = "over this user's limit of queues or memory (see mpqctl usage)";
 		break;
 	case EMSGSIZE:
 		what = "message larger than the queue's msgsize_max";

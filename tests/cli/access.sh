@@ -64,7 +64,7 @@ done
 is "$made" 3 "nobody can create queues_per_user (3) queues"
 run as_nobody "$MPQCTL" create "$(qname cap-over)"
 is "$rc" 1 "one more: status 1"
-like "$err" "too many queues" "and says why"
+like "$err" "limit of queues" "and says why"
 run "$MPQCTL" create "$(qname root-exempt)"
 is "$rc" 0 "root (CAP_SYS_RESOURCE) is exempt"
 echo "$cap" > "$param"
