@@ -31,7 +31,7 @@
 
 #include "mpq.h"
 
-#define MPQ_MINORS		BIT(16)		/* control + named queues */
+#define MPQ_MINORS		(MINORMASK + 1)	/* control + named queues */
 #define MPQ_MSGSIZE_HARD_MAX	BIT_ULL(30)	/* lengths fit an int */
 #define MPQ_MAXBYTES_HARD_MAX	BIT_ULL(40)
 #define MPQ_BATCH_CHUNK		16		/* msgvecs copied at a time */
@@ -227,6 +227,46 @@ static char *mpq_class_devnode(struct device *dev, umode_t *mode)
 
 /* ---- queue descriptors ---- */
 
+/*
+ * An open file of a queue. Messages put through it are charged to @user,
+ * its opener, as a pipe's pages are to the writer's memory cgroup: whoever
+ * may write into a queue pays for what they put, not the queue's owner.
+ */
+struct mpq_file {
+	struct mpq_queue *q;
+	struct mpq_user *user;
+	bool limited;			/* @user's charges are capped */
+};
+
+static struct mpq_queue *mpq_fq(struct file *file)
+{
+	return ((struct mpq_file *)file->private_data)->q;
+}
+
+/* A file's state for @q, taking over the caller's reference on it. */
+static struct mpq_file *mpq_file_new(struct mpq_queue *q)
+{
+	struct mpq_file *f = kmalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+
+	if (!f)
+		return NULL;
+	f->user = mpq_user_get(mpq_user_current());
+	if (!f->user) {
+		kfree(f);
+		return NULL;
+	}
+	f->q = q;
+	f->limited = !capable(CAP_SYS_RESOURCE);
+	return f;
+}
+
+static void mpq_file_free(struct mpq_file *f)
+{
+	mpq_queue_put_ref(f->q);
+	mpq_user_put(f->user);
+	kfree(f);
+}
+
 static int mpq_get_deadline(const struct __kernel_timespec *ts, u32 flags,
 			    ktime_t *deadline, const ktime_t **dp)
 {
@@ -275,22 +315,27 @@ static int mpq_msg_copy_out(struct iov_iter *to, const struct mpq_msg *msg)
 	return 0;
 }
 
-/* One message from all of @from onto @msgs: the copy happens unlocked. */
-static int mpq_msg_from_iter(struct mpq_queue *q, struct iov_iter *from,
-			     struct list_head *msgs)
+/*
+ * One message from all of @from onto @msgs, charged to @f's opener: the
+ * copy happens unlocked. A put that may not wait fails first if it would.
+ */
+static int mpq_msg_from_iter(struct mpq_file *f, struct iov_iter *from,
+			     bool nonblock, struct list_head *msgs)
 {
 	size_t len = iov_iter_count(from);
 	struct mpq_msg *msg;
 
 	if (!len)
 		return -EINVAL;
-	if (len > q->attr.msgsize_max)
+	if (len > f->q->attr.msgsize_max)
 		return -EMSGSIZE;
-	msg = mpq_msg_alloc(q, len);
+	if (nonblock && mpq_queue_would_block(f->q, len))
+		return -EAGAIN;
+	msg = mpq_msg_alloc(f->user, f->limited, len);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	if (mpq_msg_copy_in(msg, from)) {
-		mpq_msg_free(q, msg);
+		mpq_msg_free(msg);
 		return -EFAULT;
 	}
 	list_add_tail(&msg->link, msgs);
@@ -316,18 +361,20 @@ static bool mpq_nonblock(struct file *file, bool nonblock)
 static int mpq_put_one(struct file *file, struct iov_iter *from,
 		       bool nonblock, const ktime_t *deadline)
 {
-	struct mpq_queue *q = file->private_data;
+	struct mpq_file *f = file->private_data;
+	struct mpq_queue *q = f->q;
 	LIST_HEAD(msgs);
 	int ret;
 
 	/* Fail fast after shutdown instead of copying for nothing. */
 	if (READ_ONCE(q->state) != MPQ_STATE_OPEN)
 		return -EPIPE;
-	ret = mpq_msg_from_iter(q, from, &msgs);
+	nonblock = mpq_nonblock(file, nonblock);
+	ret = mpq_msg_from_iter(f, from, nonblock, &msgs);
 	if (ret)
 		return ret;
-	ret = mpq_queue_put(q, &msgs, mpq_nonblock(file, nonblock), deadline);
-	mpq_msg_free_list(q, &msgs);
+	ret = mpq_queue_put(q, &msgs, nonblock, deadline);
+	mpq_msg_free_list(&msgs);
 	return ret < 0 ? ret : 0;
 }
 
@@ -338,7 +385,7 @@ static int mpq_put_one(struct file *file, struct iov_iter *from,
 static long mpq_get_one(struct file *file, struct iov_iter *to,
 			bool nonblock, const ktime_t *deadline, size_t *needed)
 {
-	struct mpq_queue *q = file->private_data;
+	struct mpq_queue *q = mpq_fq(file);
 	size_t cap = iov_iter_count(to);
 	struct mpq_msg *msg;
 	LIST_HEAD(out);
@@ -379,14 +426,12 @@ static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 static __poll_t mpq_queue_fpoll(struct file *file, poll_table *pt)
 {
-	return mpq_queue_poll(file->private_data, file, pt);
+	return mpq_queue_poll(mpq_fq(file), file, pt);
 }
 
 static int mpq_queue_fasync(int fd, struct file *file, int on)
 {
-	struct mpq_queue *q = file->private_data;
-
-	return fasync_helper(fd, file, on, &q->fasync);
+	return fasync_helper(fd, file, on, &mpq_fq(file)->fasync);
 }
 
 static int mpq_queue_open(struct inode *inode, struct file *file)
@@ -412,14 +457,18 @@ static int mpq_queue_open(struct inode *inode, struct file *file)
 	mutex_unlock(&mpq_lock);
 	if (!q)
 		return -ENXIO;	/* removed between lookup and open */
-	file->private_data = q;
+	file->private_data = mpq_file_new(q);
+	if (!file->private_data) {
+		mpq_queue_put_ref(q);
+		return -ENOMEM;
+	}
 	file->f_mode |= FMODE_NOWAIT;
 	return stream_open(inode, file);
 }
 
 static int mpq_queue_release_file(struct inode *inode, struct file *file)
 {
-	mpq_queue_put_ref(file->private_data);
+	mpq_file_free(file->private_data);
 	return 0;
 }
 
@@ -460,9 +509,14 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 	return ret;
 }
 
-/* Build up to MPQ_BATCH_CHUNK messages from @vec; returns how many. */
-static int mpq_batch_build(struct mpq_queue *q, const struct mpq_msgvec *vec,
-			   unsigned int n, struct list_head *msgs)
+/*
+ * Build up to MPQ_BATCH_CHUNK messages from @vec; returns how many. Only
+ * the first may fail for a full queue (@nonblock): the others are built
+ * to go in as far as they fit.
+ */
+static int mpq_batch_build(struct mpq_file *f, const struct mpq_msgvec *vec,
+			   unsigned int n, bool nonblock,
+			   struct list_head *msgs)
 {
 	unsigned int i;
 	int ret;
@@ -475,7 +529,7 @@ static int mpq_batch_build(struct mpq_queue *q, const struct mpq_msgvec *vec,
 		} else {
 			mpq_ubuf_iter(&iter, ITER_SOURCE, vec[i].buf,
 				      vec[i].len);
-			ret = mpq_msg_from_iter(q, &iter, msgs);
+			ret = mpq_msg_from_iter(f, &iter, nonblock && !i, msgs);
 		}
 		if (ret)
 			return i ? i : ret;
@@ -487,9 +541,10 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 			 const ktime_t *deadline)
 {
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
-	struct mpq_queue *q = file->private_data;
+	struct mpq_file *f = file->private_data;
 	struct mpq_msgvec vec[MPQ_BATCH_CHUNK];
 	bool nonblock = mpq_nonblock(file, b->flags & MPQ_XFER_NONBLOCK);
+	struct mpq_queue *q = f->q;
 	unsigned int done = 0, n;
 	LIST_HEAD(msgs);
 	int built, ret;
@@ -502,14 +557,14 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 			ret = -EFAULT;
 			break;
 		}
-		built = mpq_batch_build(q, vec, n, &msgs);
+		built = mpq_batch_build(f, vec, n, nonblock || done, &msgs);
 		if (built < 0) {
 			ret = built;
 			break;
 		}
 		/* Only the very first message of the batch may block. */
 		ret = mpq_queue_put(q, &msgs, nonblock || done, deadline);
-		mpq_msg_free_list(q, &msgs);
+		mpq_msg_free_list(&msgs);
 		if (ret < 0)
 			break;
 		done += ret;
@@ -523,7 +578,7 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 			 const ktime_t *deadline)
 {
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
-	struct mpq_queue *q = file->private_data;
+	struct mpq_queue *q = mpq_fq(file);
 	struct mpq_msgvec vec[MPQ_BATCH_CHUNK];
 	size_t caps[MPQ_BATCH_CHUNK];
 	bool nonblock = mpq_nonblock(file, b->flags & MPQ_XFER_NONBLOCK);
@@ -602,7 +657,7 @@ static long mpq_ioctl_batch(struct file *file, unsigned int cmd,
 static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
-	struct mpq_queue *q = file->private_data;
+	struct mpq_queue *q = mpq_fq(file);
 	void __user *uarg = (void __user *)arg;
 	const ktime_t *dp;
 	struct mpq_join j;
@@ -709,7 +764,7 @@ static int mpq_create_attr(const struct mpq_create *c, struct mpq_attr_k *attr)
 /* A queue owned by the caller, charged to them (see struct mpq_user). */
 static struct mpq_queue *mpq_queue_new(const struct mpq_attr_k *attr)
 {
-	struct mpq_user *user = mpq_user_get(current_fsuid());
+	struct mpq_user *user = mpq_user_get(mpq_user_current());
 	struct mpq_queue *q;
 
 	if (!user)
@@ -724,6 +779,7 @@ static int mpq_create_anon(const struct mpq_create *c)
 	struct mpq_attr_k attr;
 	struct mpq_queue *q;
 	int fd, ret, flags = O_RDWR;
+	struct mpq_file *f;
 	struct file *file;
 
 	if (c->flags & ~MPQ_CREATE_FLAGS || c->mode ||
@@ -739,21 +795,26 @@ static int mpq_create_anon(const struct mpq_create *c)
 	q = mpq_queue_new(&attr);
 	if (IS_ERR(q))
 		return PTR_ERR(q);
+	f = mpq_file_new(q);
+	if (!f) {
+		mpq_queue_put_ref(q);
+		return -ENOMEM;
+	}
 	fd = get_unused_fd_flags(flags & O_CLOEXEC);
 	if (fd < 0)
-		goto put;
-	file = anon_inode_getfile("[mpq]", &mpq_queue_fops, q, flags);
+		goto free;
+	file = anon_inode_getfile("[mpq]", &mpq_queue_fops, f, flags);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
 		fd = PTR_ERR(file);
-		goto put;
+		goto free;
 	}
 	file->f_mode |= FMODE_NOWAIT;
 	fd_install(fd, file);
 	return fd;
 
-put:
-	mpq_queue_put_ref(q);
+free:
+	mpq_file_free(f);
 	return fd;
 }
 
@@ -813,7 +874,8 @@ static int mpq_create_named(const struct mpq_create *c)
 	/*
 	 * Cyclic, so a removed queue's minor is the last to be handed out
 	 * again: a node that outlives its queue (made by mknod, or left by
-	 * a udev slow to remove it) reaches no new queue for 65535 creations.
+	 * a udev slow to remove it) reaches no new queue for a million
+	 * creations.
 	 * See mpq_queue_open() for why devtmpfs nodes never do.
 	 */
 	minor = idr_alloc_cyclic(&mpq_minors, nq, 1, MPQ_MINORS, GFP_KERNEL);
@@ -909,7 +971,7 @@ static long mpq_list(struct mpq_list __user *uarg)
 
 static long mpq_usage(struct mpq_usage __user *uarg)
 {
-	bool limited = !capable(CAP_SYS_RESOURCE);
+	bool limited = !ns_capable_noaudit(&init_user_ns, CAP_SYS_RESOURCE);
 	struct mpq_usage u = {};
 	struct mpq_user *user;
 
@@ -918,7 +980,7 @@ static long mpq_usage(struct mpq_usage __user *uarg)
 		u.named_max = READ_ONCE(queues_per_user);
 	}
 	mutex_lock(&mpq_lock);
-	user = mpq_user_find(current_fsuid());
+	user = mpq_user_find(mpq_user_current());
 	if (user) {
 		u.bytes = atomic_long_read(&user->bytes);
 		u.queues = atomic_read(&user->queues);

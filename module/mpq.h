@@ -35,6 +35,7 @@ struct mpq_msg {
 	struct list_head link;
 	size_t len;
 	struct mpq_msgseg *next;
+	struct mpq_user *user;		/* charged for it, with a reference */
 	char data[];
 };
 
@@ -45,12 +46,14 @@ struct mpq_msg {
 size_t mpq_msg_headlen(size_t len);
 
 /*
- * What one user's queues hold (user.c), in the spirit of RLIMIT_MSGQUEUE:
- * every queue is charged to its owner, the user who created it, for the
- * kernel memory it pins: the queue itself, and each message from its
- * allocation (so a putter blocked with its message counts too) to its
- * free. A charge past mpq_bytes_per_user fails with ENOSPC unless the
- * owner had CAP_SYS_RESOURCE when creating the queue.
+ * The kernel memory one user pins (user.c), in the spirit of
+ * RLIMIT_MSGQUEUE: a queue is charged to its owner, who created it, and a
+ * message to whoever put it (the opener of the file it was put through),
+ * from its allocation (a putter blocked with its message counts) until it
+ * is freed, whoever gets it. A charge past mpq_bytes_per_user fails with
+ * ENOSPC unless the one charged had CAP_SYS_RESOURCE when creating the
+ * queue or opening the file. Users in a user namespace that an
+ * unprivileged user made are charged to that user (mpq_user_current()).
  */
 struct mpq_user {
 	struct hlist_node node;		/* in mpq_users, under mpq_users_lock */
@@ -65,6 +68,7 @@ extern unsigned long long mpq_bytes_per_user;
 
 struct mpq_user *mpq_user_get(kuid_t uid);
 struct mpq_user *mpq_user_find(kuid_t uid);
+kuid_t mpq_user_current(void);
 void mpq_user_put(struct mpq_user *u);
 int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited);
 void mpq_user_uncharge(struct mpq_user *u, size_t bytes);
@@ -91,7 +95,7 @@ struct mpq_attr_k {
 struct mpq_queue {
 	struct kref ref;
 	struct mpq_attr_k attr;
-	struct mpq_user *user;		/* owner, charged for what the queue holds */
+	struct mpq_user *user;		/* owner, charged for the queue */
 	bool limited;			/* the owner's charges are capped */
 	wait_queue_head_t pollq;
 	struct fasync_struct *fasync;
@@ -115,9 +119,10 @@ struct mpq_queue {
 };
 
 size_t mpq_msg_cost(size_t len);
-struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len);
-void mpq_msg_free(struct mpq_queue *q, struct mpq_msg *msg);
-void mpq_msg_free_list(struct mpq_queue *q, struct list_head *msgs);
+struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len);
+void mpq_msg_free(struct mpq_msg *msg);
+void mpq_msg_free_list(struct list_head *msgs);
+bool mpq_queue_would_block(struct mpq_queue *q, size_t len);
 
 struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
 				  struct mpq_user *user, bool limited);

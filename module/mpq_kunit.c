@@ -23,7 +23,7 @@ static const struct mpq_attr_k test_attr = {
 static struct mpq_msg *test_msg(struct kunit *test, struct mpq_queue *q,
 				const char *s)
 {
-	struct mpq_msg *msg = mpq_msg_alloc(q, strlen(s));
+	struct mpq_msg *msg = mpq_msg_alloc(q->user, false, strlen(s));
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	memcpy(msg->data, s, msg->len);
@@ -38,7 +38,7 @@ static int test_put(struct kunit *test, struct mpq_queue *q, const char *s,
 
 	list_add_tail(&test_msg(test, q, s)->link, &msgs);
 	ret = mpq_queue_put(q, &msgs, nonblock, NULL);
-	mpq_msg_free_list(q, &msgs);
+	mpq_msg_free_list(&msgs);
 	return ret;
 }
 
@@ -162,7 +162,7 @@ static void mpq_test_batch(struct kunit *test)
 	/* maxsize 4: a batch of six queues four and leaves two */
 	KUNIT_EXPECT_EQ(test, mpq_queue_put(q, &msgs, true, NULL), 4);
 	KUNIT_EXPECT_EQ(test, list_count_nodes(&msgs), 2);
-	mpq_msg_free_list(q, &msgs);
+	mpq_msg_free_list(&msgs);
 	/* the third capacity is too small: the batch stops before it */
 	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, caps, 3, true, NULL, &out,
 					    &needed), 2);
@@ -322,7 +322,7 @@ static void mpq_test_msg_layout(struct kunit *test)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
-		msg = mpq_msg_alloc(q, lens[i]);
+		msg = mpq_msg_alloc(q->user, false, lens[i]);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 		carried = mpq_msg_headlen(lens[i]);
 		cost = ksize(msg);
@@ -346,7 +346,7 @@ static void mpq_test_msg_layout(struct kunit *test)
 				    "len %zu", lens[i]);
 		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
 				charged + cost);
-		mpq_msg_free(q, msg);
+		mpq_msg_free(msg);
 		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
 				charged);
 	}
@@ -354,9 +354,10 @@ static void mpq_test_msg_layout(struct kunit *test)
 }
 
 /*
- * A limited owner's queues hold at most mpq_bytes_per_user: past it a
- * message cannot be made (ENOSPC) and another queue neither; what is freed
- * may be charged again; an unlimited owner is counted but never refused.
+ * A limited user holds at most mpq_bytes_per_user, queues and messages
+ * together: past it a message cannot be made (ENOSPC) and a queue neither;
+ * what is freed may be charged again; unlimited charges count but are
+ * never refused.
  */
 static void mpq_test_user_limit(struct kunit *test)
 {
@@ -371,11 +372,11 @@ static void mpq_test_user_limit(struct kunit *test)
 	q = mpq_queue_alloc(&test_attr, user, true);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(q));
 	KUNIT_EXPECT_EQ(test, atomic_read(&user->queues), 1);
-	msg = mpq_msg_alloc(q, 64);
+	msg = mpq_msg_alloc(user, true, 64);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes),
 			mpq_bytes_per_user);
-	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_msg_alloc(q, 1)), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_msg_alloc(user, true, 1)), -ENOSPC);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_queue_alloc(&test_attr, user, true)),
 			-ENOSPC);
 	/* An exempt creator's queue is charged all the same. */
@@ -384,10 +385,10 @@ static void mpq_test_user_limit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes),
 			mpq_bytes_per_user + MPQ_QUEUE_COST);
 	mpq_queue_put_ref(r);
-	mpq_msg_free(q, msg);
-	msg = mpq_msg_alloc(q, 64);
+	mpq_msg_free(msg);
+	msg = mpq_msg_alloc(user, true, 64);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
-	mpq_msg_free(q, msg);
+	mpq_msg_free(msg);
 	mpq_queue_put_ref(q);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&user->bytes), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&user->queues), 0);

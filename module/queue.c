@@ -70,32 +70,19 @@ size_t mpq_msg_cost(size_t len)
 	return cost;
 }
 
-/* Free the head and segments of a message whose charge is dealt with. */
-static void mpq_msg_release(struct mpq_msg *msg)
-{
-	struct mpq_msgseg *seg = msg->next, *next;
-
-	while (seg) {
-		next = seg->next;
-		kfree(seg);
-		seg = next;
-	}
-	kfree(msg);
-}
-
 /*
- * A message of @len bytes for @q, charged to @q's owner (and to the
- * putter's memory cgroup, like a pipe buffer) until mpq_msg_free().
- * Returns ERR_PTR(-ENOSPC) past the owner's limit, -ENOMEM without memory.
+ * A message of @len bytes, charged to @user (capped if @limited) and to
+ * the putter's memory cgroup, like a pipe buffer, until mpq_msg_free().
+ * Returns ERR_PTR(-ENOSPC) past @user's limit, -ENOMEM without memory.
  */
-struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len)
+struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len)
 {
 	size_t alen = mpq_msg_headlen(len), cost = mpq_msg_cost(len);
 	struct mpq_msgseg *seg, **tail;
 	struct mpq_msg *msg;
 	int ret;
 
-	ret = mpq_user_charge(q->user, cost, q->limited);
+	ret = mpq_user_charge(user, cost, limited);
 	if (ret)
 		return ERR_PTR(ret);
 	msg = kmalloc(struct_size(msg, data, alen), GFP_KERNEL_ACCOUNT);
@@ -103,13 +90,15 @@ struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len)
 		goto uncharge;
 	msg->len = len;
 	msg->next = NULL;
+	msg->user = user;
+	refcount_inc(&user->ref);
 	tail = &msg->next;
 	for (len -= alen; len; len -= alen) {
 		alen = min_t(size_t, len, MPQ_SEG_DATALEN);
 		seg = kmalloc(struct_size(seg, data, alen), GFP_KERNEL_ACCOUNT);
 		if (!seg) {
-			mpq_msg_release(msg);
-			goto uncharge;
+			mpq_msg_free(msg);
+			return ERR_PTR(-ENOMEM);
 		}
 		seg->next = NULL;
 		*tail = seg;
@@ -120,32 +109,40 @@ struct mpq_msg *mpq_msg_alloc(struct mpq_queue *q, size_t len)
 	return msg;
 
 uncharge:
-	mpq_user_uncharge(q->user, cost);
+	mpq_user_uncharge(user, cost);
 	return ERR_PTR(-ENOMEM);
 }
 
-void mpq_msg_free(struct mpq_queue *q, struct mpq_msg *msg)
+void mpq_msg_free(struct mpq_msg *msg)
 {
-	mpq_user_uncharge(q->user, mpq_msg_cost(msg->len));
-	mpq_msg_release(msg);
+	struct mpq_msgseg *seg = msg->next, *next;
+	struct mpq_user *user = msg->user;
+
+	mpq_user_uncharge(user, mpq_msg_cost(msg->len));
+	while (seg) {
+		next = seg->next;
+		kfree(seg);
+		seg = next;
+	}
+	kfree(msg);
+	mpq_user_put(user);
 }
 
-void mpq_msg_free_list(struct mpq_queue *q, struct list_head *msgs)
+void mpq_msg_free_list(struct list_head *msgs)
 {
 	struct mpq_msg *msg, *tmp;
 
 	list_for_each_entry_safe(msg, tmp, msgs, link)
-		mpq_msg_free(q, msg);
+		mpq_msg_free(msg);
 	INIT_LIST_HEAD(msgs);
 }
 
 #define MPQ_QUEUE_COST	kmalloc_size_roundup(sizeof(struct mpq_queue))
 
 /*
- * A queue owned by @user, who is charged for it and for every message it
- * holds; @limited caps those charges at mpq_bytes_per_user. The queue
- * takes its own reference on @user. Returns ERR_PTR(-ENOSPC) past the
- * owner's limit, or ERR_PTR(-ENOMEM).
+ * A queue owned by @user, who is charged for it; @limited caps the charge
+ * at mpq_bytes_per_user. The queue takes its own reference on @user.
+ * Returns ERR_PTR(-ENOSPC) past the owner's limit, or ERR_PTR(-ENOMEM).
  */
 struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
 				  struct mpq_user *user, bool limited)
@@ -186,7 +183,7 @@ static void mpq_queue_release(struct kref *ref)
 	struct mpq_queue *q = container_of(ref, struct mpq_queue, ref);
 
 	/* No file refers to the queue any more, so nobody waits on it. */
-	mpq_msg_free_list(q, &q->msgs);
+	mpq_msg_free_list(&q->msgs);
 	mpq_user_uncharge(q->user, MPQ_QUEUE_COST);
 	atomic_dec(&q->user->queues);
 	mpq_user_put(q->user);
@@ -501,6 +498,27 @@ static int mpq_put_wait(struct mpq_queue *q, struct list_head *msgs,
 }
 
 /*
+ * Would a put of @len bytes wait? A look without the lock, so that a put
+ * that may not wait fails before it allocates and copies a message the
+ * queue has no room for (an io_uring write retried from poll would do
+ * that each time). The answer may be stale either way: a put let through
+ * is decided under the lock as ever; an EAGAIN sends the caller to poll,
+ * which looks under the lock and reports the room at once.
+ */
+bool mpq_queue_would_block(struct mpq_queue *q, size_t len)
+{
+	u64 maxsize = q->attr.maxsize;
+
+	if (!list_empty_careful(&q->putters))
+		return true;
+	/* Racy reads on purpose, see above. */
+	if (maxsize && data_race(q->qsize) >= maxsize)
+		return true;
+	/* Racy on purpose, see above. */
+	return data_race(q->bytes) + len > q->attr.maxbytes;
+}
+
+/*
  * Put the messages on @msgs in order. Only the first may wait (unless
  * @nonblock); the rest go in while they fit without waiting. Queued
  * messages leave @msgs; the caller frees what is left. Returns how many
@@ -621,7 +639,7 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 	if (mpq_ended(q))
 		mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
 	mpq_unlock_wake(q, &wake);
-	mpq_msg_free_list(q, msgs);
+	mpq_msg_free_list(msgs);
 	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 }
 
@@ -636,7 +654,7 @@ void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
 	int n = 0;
 
 	list_for_each_entry_safe(msg, tmp, msgs, link) {
-		mpq_msg_free(q, msg);
+		mpq_msg_free(msg);
 		n++;
 	}
 	INIT_LIST_HEAD(msgs);
@@ -708,7 +726,7 @@ void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 	if (!q->unfinished)
 		mpq_complete_all(&q->joiners, 0, &wake);
 	mpq_unlock_wake(q, &wake);
-	mpq_msg_free_list(q, &dead);
+	mpq_msg_free_list(&dead);
 	mpq_notify(q, &wake, EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLPRI);
 }
 

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mpq per-user accounting. Every queue is charged to its owner, the user
- * who created it, for the kernel memory it pins (see struct mpq_user), the
- * way ipc/mqueue.c charges a queue to its creator's RLIMIT_MSGQUEUE. The
- * charge is taken when the memory is allocated, not reserved from the
- * queue's limits: a default queue (64 MiB, no count limit) would otherwise
- * reserve far more than it ever holds, and per-message headers that the
- * limits do not count (a 1-byte message costs 64) are charged as well.
+ * mpq per-user accounting (see struct mpq_user), in the spirit of
+ * RLIMIT_MSGQUEUE. The charge is taken when memory is allocated, not
+ * reserved from a queue's limits as ipc/mqueue.c does: a default queue
+ * (64 MiB, no count limit) would reserve far more than it ever holds, and
+ * per-message headers that the limits do not count (a 1-byte message
+ * costs 64) are charged as well. Messages are charged to their putter, as
+ * memory cgroups charge them, so that whoever may write into a queue
+ * spends their own budget, never its owner's.
  */
 
+#include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/user_namespace.h>
 
 #include "mpq.h"
 
@@ -32,7 +35,25 @@ static struct mpq_user *__mpq_user_find(kuid_t uid)
 	return NULL;
 }
 
-/* @uid's entry with a reference, or NULL if that user owns no queue. */
+/*
+ * Whom the caller's charges and named queues count against: their fsuid;
+ * but inside user namespaces, the outermost owner of one that is not
+ * root. An unprivileged user who makes a user namespace (and so has new
+ * uids) does not multiply their budget by it; the uid ranges that root
+ * gives to containers stay apart, as do the users of the host.
+ */
+kuid_t mpq_user_current(void)
+{
+	const struct user_namespace *ns;
+	kuid_t uid = current_fsuid();
+
+	for (ns = current_user_ns(); ns != &init_user_ns; ns = ns->parent)
+		if (!uid_eq(ns->owner, GLOBAL_ROOT_UID))
+			uid = ns->owner;
+	return uid;
+}
+
+/* @uid's entry with a reference, or NULL if it holds nothing. */
 struct mpq_user *mpq_user_find(kuid_t uid)
 {
 	struct mpq_user *u;

@@ -894,9 +894,10 @@ static const struct cmd cmds[] = {
 	  "Print the names of all named queues, one per line, sorted.\n"
 	  "  --json   a JSON array of {\"name\": NAME} objects\n" },
 	{ "usage", cmd_usage, "[--json]",
-	  "Print what your queues hold and may hold: the kernel memory charged\n"
-	  "to you (bytes), the queues you own (anonymous ones included) and the\n"
-	  "named ones, and the per-user limits (none for CAP_SYS_RESOURCE).\n"
+	  "Print what you hold and may hold: the kernel memory charged to you\n"
+	  "(bytes: your queues, and the messages you put until delivered), the\n"
+	  "queues you own (anonymous ones included) and the named ones, and the\n"
+	  "per-user limits (none for CAP_SYS_RESOURCE).\n"
 	  "  --json   one JSON object\n" },
 	{ "stat", cmd_stat, "NAME [--json]",
 	  "Print a consistent snapshot of the queue's state and counters.\n"

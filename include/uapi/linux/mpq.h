@@ -69,13 +69,13 @@ struct mpq_list {
 };
 
 /*
- * MPQ_IOC_USAGE: what the caller's queues hold and may hold. Each queue is
- * charged to its owner (the user who created it) for the kernel memory it
- * pins: the queue, and every message from its allocation to its delivery.
+ * MPQ_IOC_USAGE: the kernel memory the caller holds and may hold. A queue
+ * is charged to its owner (the user who created it), a message to the
+ * user who put it, from its allocation until it is freed after delivery.
  * A limit of 0 means none applies to the caller (CAP_SYS_RESOURCE).
  */
 struct mpq_usage {
-	__u64 bytes;		/* kernel memory charged to the caller */
+	__u64 bytes;		/* charged: queues owned, messages put */
 	__u64 bytes_max;	/* module parameter bytes_per_user */
 	__u32 queues;		/* queues owned, anonymous ones included */
 	__u32 named;		/* named queues owned */
