@@ -70,6 +70,7 @@ struct mpq_user *mpq_user_get(kuid_t uid);
 struct mpq_user *mpq_user_find(kuid_t uid);
 kuid_t mpq_user_current(void);
 void mpq_user_put(struct mpq_user *u);
+void mpq_user_put_many(struct mpq_user *u, unsigned int n);
 int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited);
 void mpq_user_uncharge(struct mpq_user *u, size_t bytes);
 
@@ -121,7 +122,7 @@ struct mpq_queue {
 size_t mpq_msg_cost(size_t len);
 struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len);
 void mpq_msg_free(struct mpq_msg *msg);
-void mpq_msg_free_list(struct list_head *msgs);
+unsigned int mpq_msg_free_list(struct list_head *msgs);
 bool mpq_queue_would_block(struct mpq_queue *q, size_t len);
 
 struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,

@@ -113,28 +113,55 @@ uncharge:
 	return ERR_PTR(-ENOMEM);
 }
 
+/* Free @msg and give back its charge, unless the caller took it over. */
 void mpq_msg_free(struct mpq_msg *msg)
 {
 	struct mpq_msgseg *seg = msg->next, *next;
 	struct mpq_user *user = msg->user;
 
-	mpq_user_uncharge(user, mpq_msg_cost(msg->len));
+	if (user)
+		mpq_user_uncharge(user, mpq_msg_cost(msg->len));
 	while (seg) {
 		next = seg->next;
 		kfree(seg);
 		seg = next;
 	}
 	kfree(msg);
-	mpq_user_put(user);
+	if (user)
+		mpq_user_put(user);
 }
 
-void mpq_msg_free_list(struct list_head *msgs)
+/*
+ * Free @msgs; returns how many. A run of messages put by one user gives
+ * back its charge and its references at once, not an atomic each.
+ */
+unsigned int mpq_msg_free_list(struct list_head *msgs)
 {
 	struct mpq_msg *msg, *tmp;
+	struct mpq_user *user = NULL;
+	unsigned int n = 0, refs = 0;
+	size_t cost = 0;
 
-	list_for_each_entry_safe(msg, tmp, msgs, link)
+	list_for_each_entry_safe(msg, tmp, msgs, link) {
+		if (msg->user != user && user) {
+			mpq_user_uncharge(user, cost);
+			mpq_user_put_many(user, refs);
+			cost = 0;
+			refs = 0;
+		}
+		user = msg->user;
+		cost += mpq_msg_cost(msg->len);
+		refs++;
+		n++;
+		msg->user = NULL;
 		mpq_msg_free(msg);
+	}
+	if (user) {
+		mpq_user_uncharge(user, cost);
+		mpq_user_put_many(user, refs);
+	}
 	INIT_LIST_HEAD(msgs);
+	return n;
 }
 
 #define MPQ_QUEUE_COST	kmalloc_size_roundup(sizeof(struct mpq_queue))
@@ -269,13 +296,15 @@ static void mpq_count_in(struct mpq_queue *q, const struct mpq_msg *msg)
 	q->total_puts++;
 }
 
-/* The message goes to a reader: it is held until consumed or ungot. */
+/*
+ * The message goes to a reader, who holds it until it is consumed or ungot;
+ * the caller adds it to @held, once for a whole run.
+ */
 static void mpq_count_out(struct mpq_queue *q, const struct mpq_msg *msg)
 {
 	q->qsize--;
 	q->bytes -= msg->len;
 	q->total_gets++;
-	atomic_inc(&q->held);
 }
 
 /*
@@ -303,6 +332,7 @@ static void mpq_dequeue(struct mpq_queue *q, struct mpq_msg *msg)
 {
 	list_del(&msg->link);
 	mpq_count_out(q, msg);
+	atomic_inc(&q->held);
 }
 
 /*
@@ -350,6 +380,7 @@ static unsigned int mpq_dequeue_run(struct mpq_queue *q, const size_t *caps,
 	if (last) {
 		list_cut_position(&run, &q->msgs, &last->link);
 		list_splice_tail(&run, out);
+		atomic_add(got, &q->held);
 	}
 	return got;
 }
@@ -650,14 +681,8 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_wake wake = { .n = 0 };
-	struct mpq_msg *msg, *tmp;
-	int n = 0;
+	unsigned int n = mpq_msg_free_list(msgs);
 
-	list_for_each_entry_safe(msg, tmp, msgs, link) {
-		mpq_msg_free(msg);
-		n++;
-	}
-	INIT_LIST_HEAD(msgs);
 	/* Fully ordered: pairs with the barrier in mpq_ended(). */
 	if (!n || !atomic_sub_and_test(n, &q->held) ||
 	    READ_ONCE(q->state) == MPQ_STATE_OPEN)

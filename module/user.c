@@ -92,6 +92,14 @@ struct mpq_user *mpq_user_get(kuid_t uid)
 	return u;
 }
 
+/* Drop @n references at once; the last one as mpq_user_put() does. */
+void mpq_user_put_many(struct mpq_user *u, unsigned int n)
+{
+	/* We hold @n, so the first n - 1 never take the count to 0. */
+	WARN_ON_ONCE(n > 1 && refcount_sub_and_test(n - 1, &u->ref));
+	mpq_user_put(u);
+}
+
 void mpq_user_put(struct mpq_user *u)
 {
 	/* __cond_lock() tells sparse the lock is held only if this is true. */
