@@ -40,68 +40,42 @@ static unsigned long long msgsize_limit = 16ULL << 20;
 static unsigned long long maxbytes_limit = 1ULL << 30;
 static unsigned int queues_per_user = 256;
 
-static int mpq_param_set_msgsize(const char *val, const struct kernel_param *kp)
+/* The most a byte-count parameter may be set to. */
+static unsigned long long mpq_param_max(const struct kernel_param *kp)
 {
-	unsigned long long v;
-	int ret = kstrtoull(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (!v || v > MPQ_MSGSIZE_HARD_MAX)
-		return -EINVAL;
-	*(unsigned long long *)kp->arg = v;
-	return 0;
+	if (kp->arg == &msgsize_limit)
+		return MPQ_MSGSIZE_HARD_MAX;
+	if (kp->arg == &maxbytes_limit)
+		return MPQ_MAXBYTES_HARD_MAX;
+	return LONG_MAX;	/* bytes_per_user: an atomic_long counts it */
 }
 
-static int mpq_param_set_maxbytes(const char *val, const struct kernel_param *kp)
+/* A byte count from 1 to mpq_param_max(); read with READ_ONCE(). */
+static int mpq_param_set_bytes(const char *val, const struct kernel_param *kp)
 {
 	unsigned long long v;
 	int ret = kstrtoull(val, 0, &v);
 
 	if (ret)
 		return ret;
-	if (!v || v > MPQ_MAXBYTES_HARD_MAX)
-		return -EINVAL;
-	*(unsigned long long *)kp->arg = v;
-	return 0;
-}
-
-static int mpq_param_set_user_bytes(const char *val,
-				    const struct kernel_param *kp)
-{
-	unsigned long long v;
-	int ret = kstrtoull(val, 0, &v);
-
-	if (ret)
-		return ret;
-	if (!v || v > LONG_MAX)
+	if (!v || v > mpq_param_max(kp))
 		return -EINVAL;
 	WRITE_ONCE(*(unsigned long long *)kp->arg, v);
 	return 0;
 }
 
-static const struct kernel_param_ops mpq_user_bytes_ops = {
-	.set = mpq_param_set_user_bytes,
+static const struct kernel_param_ops mpq_bytes_ops = {
+	.set = mpq_param_set_bytes,
 	.get = param_get_ullong,
 };
 
-static const struct kernel_param_ops mpq_msgsize_ops = {
-	.set = mpq_param_set_msgsize,
-	.get = param_get_ullong,
-};
-
-static const struct kernel_param_ops mpq_maxbytes_ops = {
-	.set = mpq_param_set_maxbytes,
-	.get = param_get_ullong,
-};
-
-module_param_cb(msgsize_limit, &mpq_msgsize_ops, &msgsize_limit, 0644);
+module_param_cb(msgsize_limit, &mpq_bytes_ops, &msgsize_limit, 0644);
 MODULE_PARM_DESC(msgsize_limit, "Largest msgsize_max a queue may ask for (bytes, default 16 MiB)");
-module_param_cb(maxbytes_limit, &mpq_maxbytes_ops, &maxbytes_limit, 0644);
+module_param_cb(maxbytes_limit, &mpq_bytes_ops, &maxbytes_limit, 0644);
 MODULE_PARM_DESC(maxbytes_limit, "Largest maxbytes a queue may ask for (bytes, default 1 GiB)");
 module_param(queues_per_user, uint, 0644);
 MODULE_PARM_DESC(queues_per_user, "Named queues one user may own (default 256; CAP_SYS_RESOURCE exempt)");
-module_param_cb(bytes_per_user, &mpq_user_bytes_ops, &mpq_bytes_per_user, 0644);
+module_param_cb(bytes_per_user, &mpq_bytes_ops, &mpq_bytes_per_user, 0644);
 MODULE_PARM_DESC(bytes_per_user, "Kernel memory one user's queues may hold (bytes, default 1 GiB; CAP_SYS_RESOURCE exempt)");
 
 /*

@@ -285,6 +285,31 @@ static int wait_option(const struct cmd *cmd, int c, struct wait_opts *w)
 	return EX_DONE;
 }
 
+/*
+ * The options of list, stat and usage: --json and --help. Returns -1 to
+ * go on, or the exit status (after --help or a bad option).
+ */
+static int json_option(const struct cmd *cmd, int argc, char **argv,
+		       bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'j')
+			*json = true;
+		else if (c == 'h')
+			return help(cmd);
+		else
+			return bad_option(cmd, c, argv);
+	}
+	return -1;
+}
+
 static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -368,25 +393,15 @@ static int compare_names(const void *a, const void *b)
 
 static int cmd_list(const struct cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char *buf = NULL, *p, **names = NULL;
 	size_t n = 0, i;
 	bool json = false;
 	ssize_t size;
 	int c, status = EX_DONE;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return help(cmd);
-		else
-			return bad_option(cmd, c, argv);
-	}
+	c = json_option(cmd, argc, argv, &json);
+	if (c >= 0)
+		return c;
 	if (optind < argc)
 		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
 
@@ -488,25 +503,15 @@ static void print_stat(const char *name, const struct mpq_stat *st,
 
 static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct mpq_stat st;
 	const char *name;
 	bool json = false;
 	int c, ret, status = EX_DONE;
 	mpq_t *q;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return help(cmd);
-		else
-			return bad_option(cmd, c, argv);
-	}
+	c = json_option(cmd, argc, argv, &json);
+	if (c >= 0)
+		return c;
 	ret = one_name(cmd, argc, argv, &name);
 	if (ret)
 		return ret;
@@ -537,23 +542,13 @@ static void print_limit(const char *key, unsigned long long val, bool json)
 
 static int cmd_usage(const struct cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct mpq_usage u;
 	bool json = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'h')
-			return help(cmd);
-		else
-			return bad_option(cmd, c, argv);
-	}
+	c = json_option(cmd, argc, argv, &json);
+	if (c >= 0)
+		return c;
 	if (optind != argc)
 		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
 	ret = mpq_usage(&u);

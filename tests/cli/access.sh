@@ -5,13 +5,7 @@
 # named queues ends in status 1. Needs root to switch users.
 . "$(dirname "$0")/tap.inc"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
-	echo "1..0 # SKIP needs root and setpriv"
-	exit 0
-fi
-as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
-}
+need_setpriv
 
 q=$(qname private)
 "$MPQCTL" create "$q"

@@ -3,10 +3,6 @@
 # mpqctl list and stat, in text and as JSON (checked with python3's json).
 . "$(dirname "$0")/tap.inc"
 
-json_get() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-
 a=$(qname b-second)
 b=$(qname a-first)
 "$MPQCTL" create "$a"

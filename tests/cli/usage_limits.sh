@@ -4,18 +4,7 @@
 # a creation past bytes_per_user fails with status 1 and says why.
 . "$(dirname "$0")/tap.inc"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
-	echo "1..0 # SKIP needs root and setpriv"
-	exit 0
-fi
-
-as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
-}
-
-json_get() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
+need_setpriv
 
 param=/sys/module/mpq/parameters/bytes_per_user
 saved=$(cat "$param")

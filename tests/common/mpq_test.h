@@ -427,6 +427,34 @@ static inline int drop_privs(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/*
+ * Run @fn(@arg) in a child as @uid/@gid: its result, or -ECHILD if the
+ * child could not switch or died.
+ */
+static inline int run_as(uid_t uid, gid_t gid, int (*fn)(const char *),
+			 const char *arg)
+{
+	int *ret = shared_alloc(sizeof(int));
+	pid_t pid;
+	int val;
+
+	if (!ret)
+		return -ENOMEM;
+	*ret = -ECHILD;
+	pid = spawn();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (drop_privs(uid, gid))
+			_exit(1);
+		*ret = fn(arg);
+		_exit(0);
+	}
+	val = reap(pid) ? -ECHILD : *ret;
+	munmap(ret, sizeof(int));
+	return val;
+}
+
 static inline int read_file_u64(const char *path, unsigned long long *val)
 {
 	char buf[64], *end;

@@ -76,6 +76,24 @@ TEST(full_by_bytes)
 	mpq_free(q);
 }
 
+/*
+ * Wait (10 s at most) until @want tasks are blocked in put (@putters) or
+ * get on @q, as the kernel counts them; returns the last snapshot.
+ */
+static struct mpq_stat wait_blocked(mpq_t *q, bool putters, unsigned int want)
+{
+	struct mpq_stat st = { 0 };
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (mpq_stat(q, &st) == 0 &&
+		    (putters ? st.putters : st.getters) == want)
+			break;
+		usleep(10000);
+	}
+	return st;
+}
+
 static void *blocked_put60(void *arg)
 {
 	static const char big[60];
@@ -96,7 +114,6 @@ TEST(full_while_a_putter_waits)
 	struct mpq_stat st;
 	pthread_t t;
 	void *ret;
-	int i;
 	mpq_t *q;
 
 	snprintf(name, sizeof(name), "libtest-%d-putter", getpid());
@@ -106,12 +123,7 @@ TEST(full_while_a_putter_waits)
 	ASSERT_EQ(0, mpq_put_nowait(q, half, sizeof(half)));
 	EXPECT_FALSE(mpq_full(q));
 	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_put60, q));
-	for (i = 0; i < 1000; i++) {
-		ASSERT_EQ(0, mpq_stat(q, &st));
-		if (st.putters == 1)
-			break;
-		usleep(10000);
-	}
+	st = wait_blocked(q, true, 1);
 	ASSERT_EQ(1U, st.putters);
 	EXPECT_TRUE(mpq_full(q));
 	EXPECT_EQ(-EAGAIN, mpq_put_nowait(q, "x", 1));
@@ -159,16 +171,10 @@ TEST(counts_waiters)
 	struct mpq_stat st;
 	pthread_t t;
 	void *ret;
-	int i;
 
 	ASSERT_NE(NULL, q);
 	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_get, q));
-	for (i = 0; i < 500; i++) {
-		ASSERT_EQ(0, mpq_stat(q, &st));
-		if (st.getters == 1)
-			break;
-		usleep(10000);
-	}
+	st = wait_blocked(q, false, 1);
 	EXPECT_EQ(1U, st.getters);
 	ASSERT_EQ(0, mpq_put_nowait(q, "x", 1));
 	ASSERT_EQ(0, pthread_join(t, &ret));

@@ -71,26 +71,7 @@ static unsigned long long sysfs_attr(const char *name, const char *attr)
 /* Run @fn(@arg) in a child as nobody; returns its result (0 or -errno). */
 static int as_nobody(int (*fn)(const char *), const char *arg)
 {
-	int *ret = shared_alloc(sizeof(int));
-	int status, val;
-	pid_t pid;
-
-	if (!ret)
-		return -ENOMEM;
-	*ret = -ECHILD;
-	pid = spawn();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (drop_privs(NOBODY_UID, NOBODY_GID))
-			_exit(1);
-		*ret = fn(arg);
-		_exit(0);
-	}
-	status = reap(pid);
-	val = status ? -ECHILD : *ret;
-	munmap(ret, sizeof(int));
-	return val;
+	return run_as(NOBODY_UID, NOBODY_GID, fn, arg);
 }
 
 static int create_0600(const char *name)

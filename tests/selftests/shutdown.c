@@ -467,6 +467,14 @@ static long held_finish(struct held *h, bool fail)
 	return h->ret;
 }
 
+/* Queue "last", shut down, and have a reader take it and hold it. */
+static int hold_the_last(struct held *h, int fd)
+{
+	if (q_puts(fd, "last") != 4 || q_shutdown(fd, 0))
+		return -EIO;
+	return held_start(h, fd);
+}
+
 /*
  * After a plain shutdown reader A takes the last message, and its copy
  * faults. Until A delivers or gives it back, the stream has not ended: B
@@ -479,9 +487,7 @@ TEST_F(sd, no_end_of_stream_while_a_reader_holds_the_last)
 	char buf[16];
 	int ret;
 
-	ASSERT_EQ(4L, q_puts(self->fd, "last"));
-	ASSERT_EQ(0, q_shutdown(self->fd, 0));
-	ret = held_start(&h, self->fd);
+	ret = hold_the_last(&h, self->fd);
 	if (ret == -ENOSYS || ret == -EPERM)
 		SKIP(return, "no userfaultfd here (%d)", ret);
 	ASSERT_EQ(0, ret);
@@ -509,9 +515,7 @@ TEST_F(sd, end_of_stream_once_the_held_message_is_delivered)
 	pid_t pid;
 	int ret;
 
-	ASSERT_EQ(4L, q_puts(self->fd, "last"));
-	ASSERT_EQ(0, q_shutdown(self->fd, 0));
-	ret = held_start(&h, self->fd);
+	ret = hold_the_last(&h, self->fd);
 	if (ret == -ENOSYS || ret == -EPERM)
 		SKIP(return, "no userfaultfd here (%d)", ret);
 	ASSERT_EQ(0, ret);

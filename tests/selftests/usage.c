@@ -24,28 +24,10 @@ static int usage(struct mpq_usage *u)
 	return control_ioctl(MPQ_IOC_USAGE, u);
 }
 
-/* Run @fn as nobody in a child: its result (0 or a failing line). */
-static int as_nobody(int (*fn)(void))
+/* Run @fn(@name) as nobody in a child: its result (0 or a failing line). */
+static int as_nobody(int (*fn)(const char *), const char *name)
 {
-	int *ret = shared_alloc(sizeof(int));
-	pid_t pid;
-	int val;
-
-	if (!ret)
-		return -ENOMEM;
-	*ret = -ECHILD;
-	pid = spawn();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (drop_privs(NOBODY_UID, NOBODY_GID))
-			_exit(1);
-		*ret = fn();
-		_exit(0);
-	}
-	val = reap(pid) ? -ECHILD : *ret;
-	munmap(ret, sizeof(int));
-	return val;
+	return run_as(NOBODY_UID, NOBODY_GID, fn, name);
 }
 
 FIXTURE(us) {
@@ -66,10 +48,8 @@ FIXTURE_TEARDOWN(us)
 	param_write("bytes_per_user", self->saved);
 }
 
-static char usage_name[MPQ_NAME_SIZE];
-
 /* What nobody holds follows their queues and messages, up and down. */
-static int nobody_counts(void)
+static int nobody_counts(const char *name)
 {
 	static char msg[1000];
 	struct mpq_usage u0, u1, u2;
@@ -96,12 +76,12 @@ static int nobody_counts(void)
 	CHECK(q_read(fd, msg, sizeof(msg)) == sizeof(msg));
 	CHECK(usage(&u2) == 0 && u2.bytes == u1.bytes);
 
-	CHECK(mpq_new_named(usage_name, 0600, 0) == 0);
+	CHECK(mpq_new_named(name, 0600, 0) == 0);
 	CHECK(usage(&u2) == 0 && u2.queues == 2 && u2.named == 1);
 	/* An open descriptor of a removed queue still holds it. */
-	nfd = mpq_open_named(usage_name, O_RDWR);
+	nfd = mpq_open_named(name, O_RDWR);
 	CHECK(nfd >= 0);
-	CHECK(mpq_remove(usage_name) == 0);
+	CHECK(mpq_remove(name) == 0);
 	CHECK(usage(&u2) == 0 && u2.queues == 2 && u2.named == 0);
 	close(nfd);
 	close(fd);
@@ -112,8 +92,7 @@ static int nobody_counts(void)
 
 TEST_F(us, counts_what_a_user_holds)
 {
-	strcpy(usage_name, self->name);
-	EXPECT_EQ(0, as_nobody(nobody_counts));
+	EXPECT_EQ(0, as_nobody(nobody_counts, self->name));
 }
 
 /*
@@ -121,7 +100,7 @@ TEST_F(us, counts_what_a_user_holds)
  * queue is not full: waiting would not help), and queues nothing; a get
  * frees room for the next put. Nothing is ever charged past the limit.
  */
-static int nobody_fills(void)
+static int nobody_fills(const char *name)
 {
 	static char msg[16 * KIB];
 	struct mpq_usage u;
@@ -152,23 +131,22 @@ static int nobody_fills(void)
 TEST_F(us, bytes_per_user_limits_puts)
 {
 	ASSERT_EQ(0, param_write("bytes_per_user", 256 * KIB));
-	EXPECT_EQ(0, as_nobody(nobody_fills));
+	EXPECT_EQ(0, as_nobody(nobody_fills, self->name));
 }
 
 /* With no room even for a queue, creating one fails, anonymous or named. */
-static int nobody_creates(void)
+static int nobody_creates(const char *name)
 {
 	CHECK(mpq_new(0, 0, 0, 0) == -ENOSPC);
-	CHECK(mpq_new_named(usage_name, 0600, 0) == -ENOSPC);
-	CHECK(mpq_open_named(usage_name, O_RDWR) == -ENOENT);
+	CHECK(mpq_new_named(name, 0600, 0) == -ENOSPC);
+	CHECK(mpq_open_named(name, O_RDWR) == -ENOENT);
 	return 0;
 }
 
 TEST_F(us, bytes_per_user_limits_creation)
 {
-	strcpy(usage_name, self->name);
 	ASSERT_EQ(0, param_write("bytes_per_user", 1));
-	EXPECT_EQ(0, as_nobody(nobody_creates));
+	EXPECT_EQ(0, as_nobody(nobody_creates, self->name));
 }
 
 /* CAP_SYS_RESOURCE is exempt, and told that no limit applies. */
@@ -191,12 +169,12 @@ TEST_F(us, root_is_exempt)
 	close(fd);
 }
 
-static int nobody_creates_0666(void)
+static int nobody_creates_0666(const char *name)
 {
-	return mpq_new_named(usage_name, 0666, 0) ? __LINE__ : 0;
+	return mpq_new_named(name, 0666, 0) ? __LINE__ : 0;
 }
 
-static int nobody_holds_little(void)
+static int nobody_holds_little(const char *name)
 {
 	struct mpq_usage u;
 
@@ -215,29 +193,26 @@ TEST_F(us, putter_is_charged)
 	struct mpq_usage before, after;
 	int fd;
 
-	strcpy(usage_name, self->name);
-	ASSERT_EQ(0, as_nobody(nobody_creates_0666));
+	ASSERT_EQ(0, as_nobody(nobody_creates_0666, self->name));
 	fd = mpq_open_named(self->name, O_WRONLY);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, usage(&before));
 	ASSERT_EQ((long)sizeof(msg), q_write(fd, msg, sizeof(msg)));
 	ASSERT_EQ(0, usage(&after));
 	EXPECT_LE(before.bytes + sizeof(msg), after.bytes);
-	EXPECT_EQ(0, as_nobody(nobody_holds_little));
+	EXPECT_EQ(0, as_nobody(nobody_holds_little, self->name));
 	close(fd);
 }
 
 #define WRITER_UID	1001
 
 /* Another user fills nobody's 0666 queue until their own limit. */
-static int writer_fills(void)
+static int writer_fills(const char *name)
 {
 	static char msg[16 * KIB];
 	int fd, n = 0, ret;
 
-	if (setgroups(0, NULL) || setgid(WRITER_UID) || setuid(WRITER_UID))
-		return __LINE__;
-	fd = mpq_open_named(usage_name, O_WRONLY);
+	fd = mpq_open_named(name, O_WRONLY);
 	CHECK(fd >= 0);
 	while ((ret = q_write(fd, msg, sizeof(msg))) == sizeof(msg))
 		CHECK(++n < 64);
@@ -247,12 +222,12 @@ static int writer_fills(void)
 }
 
 /* ... and the owner can still put into it and make queues of its own. */
-static int nobody_still_puts(void)
+static int nobody_still_puts(const char *name)
 {
 	static char msg[16 * KIB];
 	int fd, anon;
 
-	fd = mpq_open_named(usage_name, O_WRONLY);
+	fd = mpq_open_named(name, O_WRONLY);
 	CHECK(fd >= 0);
 	CHECK(q_write(fd, msg, sizeof(msg)) == sizeof(msg));
 	anon = mpq_new(0, 0, 0, 0);
@@ -269,23 +244,10 @@ static int nobody_still_puts(void)
  */
 TEST_F(us, writers_cannot_exhaust_the_owner)
 {
-	int *ret = shared_alloc(sizeof(int));
-	pid_t pid;
-
-	ASSERT_TRUE(ret != NULL);
-	strcpy(usage_name, self->name);
 	ASSERT_EQ(0, param_write("bytes_per_user", 256 * KIB));
-	ASSERT_EQ(0, as_nobody(nobody_creates_0666));
-	pid = spawn();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		*ret = writer_fills();
-		_exit(0);
-	}
-	ASSERT_EQ(0, reap(pid));
-	EXPECT_EQ(0, *ret);
-	EXPECT_EQ(0, as_nobody(nobody_still_puts));
-	munmap(ret, sizeof(int));
+	ASSERT_EQ(0, as_nobody(nobody_creates_0666, self->name));
+	EXPECT_EQ(0, run_as(WRITER_UID, WRITER_UID, writer_fills, self->name));
+	EXPECT_EQ(0, as_nobody(nobody_still_puts, self->name));
 }
 
 /*
@@ -340,7 +302,7 @@ static int leave_chroot(void)
 	return 0;
 }
 
-static int userns_child(int go)
+static int userns_child(int go, const char *name)
 {
 	struct mpq_usage u;
 	char c;
@@ -354,12 +316,12 @@ static int userns_child(int go)
 	if (setgid(5) || setuid(5))
 		return __LINE__;
 	CHECK(geteuid() == 5);
-	CHECK(mpq_new_named(usage_name, 0600, 0) == 0);
+	CHECK(mpq_new_named(name, 0600, 0) == 0);
 	CHECK(usage(&u) == 0 && u.named == 1);
 	return 0;
 }
 
-static int nobody_owns_one_named(void)
+static int nobody_owns_one_named(const char *name)
 {
 	struct mpq_usage u;
 
@@ -383,13 +345,12 @@ TEST_F(us, user_namespaces_charge_their_maker)
 	pid_t pid;
 
 	ASSERT_TRUE(ret != NULL);
-	strcpy(usage_name, self->name);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = spawn();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		close(sv[0]);
-		*ret = userns_child(sv[1]);
+		*ret = userns_child(sv[1], self->name);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -408,7 +369,7 @@ TEST_F(us, user_namespaces_charge_their_maker)
 	ASSERT_EQ(0, stat(path, &st));
 	EXPECT_EQ(200005U, st.st_uid);
 	/* ...and counts against nobody's named queues. */
-	EXPECT_EQ(0, as_nobody(nobody_owns_one_named));
+	EXPECT_EQ(0, as_nobody(nobody_owns_one_named, self->name));
 	munmap(ret, sizeof(int));
 }
 
