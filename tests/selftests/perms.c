@@ -25,31 +25,24 @@ FIXTURE_TEARDOWN(pm)
 	mpq_remove(self->name);
 }
 
+/* The flags open_as_nobody() opens with; set before its child forks. */
+static int nobody_open_flags;
+
+static int open_path(const char *path)
+{
+	int fd = open(path, nobody_open_flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /* open(@path, @flags) as nobody: 0 if it opened, else -errno. */
 static int open_as_nobody(const char *path, int flags)
 {
-	int *ret = shared_alloc(sizeof(int));
-	int val;
-	pid_t pid;
-
-	if (!ret)
-		return -ENOMEM;
-	*ret = -ECHILD;
-	pid = spawn();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int fd;
-
-		if (drop_privs(NOBODY_UID, NOBODY_GID))
-			_exit(1);
-		fd = open(path, flags | O_CLOEXEC);
-		*ret = fd < 0 ? -errno : 0;
-		_exit(0);
-	}
-	val = reap(pid) ? -ECHILD : *ret;
-	munmap(ret, sizeof(int));
-	return val;
+	nobody_open_flags = flags;
+	return run_as(NOBODY_UID, NOBODY_GID, open_path, path);
 }
 
 TEST_F(pm, mode_0600_denies_others)
