@@ -189,16 +189,13 @@ class Queue(_mpqdev._Queue):
             await self._wait_fd(self.fileno(), True)
 
 
-class JoinableQueue(Queue):
+class JoinableQueue(Queue, _mpqdev._JoinableQueue):
     """JoinableQueue(maxsize=0): multiprocessing.JoinableQueue in the kernel.
 
     The count of unfinished tasks is kept by the kernel: every put() adds
     one, task_done() removes one, join() waits for none to be left, in
     every process at once.
     """
-
-    task_done = _mpqdev._Queue._task_done
-    join = _mpqdev._Queue._join
 
     async def async_join(self):
         """await q.async_join(): join() for asyncio, waiting on EPOLLPRI.

@@ -1131,9 +1131,12 @@ static PyMethodDef Queue_methods[] = {
 	  cancel_join_thread_doc },
 	{ "shutdown", (PyCFunction)(void (*)(void))Queue_shutdown,
 	  METH_VARARGS | METH_KEYWORDS, shutdown_doc },
-	/* Exposed by JoinableQueue only. */
-	{ "_task_done", Queue_task_done, METH_VARARGS, task_done_doc },
-	{ "_join", (PyCFunction)(void (*)(void))Queue_join,
+	{ NULL, NULL, 0, NULL }
+};
+
+static PyMethodDef Joinable_methods[] = {
+	{ "task_done", Queue_task_done, METH_VARARGS, task_done_doc },
+	{ "join", (PyCFunction)(void (*)(void))Queue_join,
 	  METH_VARARGS | METH_KEYWORDS, join_doc },
 	{ NULL, NULL, 0, NULL }
 };
@@ -1164,6 +1167,23 @@ static PyType_Spec Queue_spec = {
 	.basicsize = sizeof(QueueObject),
 	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
 	.slots = Queue_slots,
+};
+
+PyDoc_STRVAR(Joinable_doc,
+"_JoinableQueue(maxsize=0)\n--\n\n"
+"_Queue with task_done() and join(). Use mpqdev.JoinableQueue.");
+
+static PyType_Slot Joinable_slots[] = {
+	{ Py_tp_doc, (void *)Joinable_doc },
+	{ Py_tp_methods, Joinable_methods },
+	{ 0, NULL }
+};
+
+static PyType_Spec Joinable_spec = {
+	.name = "mpqdev._mpqdev._JoinableQueue",
+	.basicsize = 0,
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+	.slots = Joinable_slots,
 };
 
 /* --- module functions ---------------------------------------------- */
@@ -1377,7 +1397,7 @@ static int add_exceptions(PyObject *m)
 
 PyMODINIT_FUNC PyInit__mpqdev(void)
 {
-	PyObject *m, *type;
+	PyObject *m, *type, *joinable;
 
 	m = PyModule_Create(&module_def);
 	if (!m)
@@ -1392,8 +1412,16 @@ PyMODINIT_FUNC PyInit__mpqdev(void)
 	type = PyType_FromSpec(&Queue_spec);
 	if (!type)
 		goto fail;
+	joinable = PyType_FromSpecWithBases(&Joinable_spec, type);
 	if (PyModule_AddObject(m, "_Queue", type)) {
 		Py_DECREF(type);
+		Py_XDECREF(joinable);
+		goto fail;
+	}
+	if (!joinable)
+		goto fail;
+	if (PyModule_AddObject(m, "_JoinableQueue", joinable)) {
+		Py_DECREF(joinable);
 		goto fail;
 	}
 	if (PyModule_AddIntConstant(m, "MSGSIZE_LIMIT_DEFAULT",
