@@ -36,7 +36,7 @@ class _Pickler(_pickle.Pickler):
 
 _mpqdev._setup(_Pickler, _copyreg.dispatch_table,
                _reduction.ForkingPickler._extra_reducers,
-               _io.BytesIO, _pickle.loads)
+               _io.BytesIO, _pickle.loads, _pickle.dumps)
 
 _DEV_DIR = "/dev/mpq"
 

@@ -68,7 +68,7 @@ typedef struct {
 
 /* Module globals: one interpreter, one module (single-phase init). */
 static PyObject *Empty, *Full, *ShutDown;
-static PyObject *BytesIO, *loads;
+static PyObject *BytesIO, *loads, *plain_dumps;
 static PyObject *Pickler;		/* mpqdev's pickle.Pickler subclass */
 static PyObject *copyreg_table, *extra_reducers;
 static Py_ssize_t copyreg_size = -1, extra_size = -1;
@@ -251,6 +251,15 @@ static PyObject *dumps(PyObject *obj)
 				"mpqdev._mpqdev used without mpqdev");
 		return NULL;
 	}
+	/*
+	 * No reducer is ever looked up for these exact types (the pickler
+	 * saves them itself, dispatch table or not), so pickle.dumps() gives
+	 * the very same bytes, without a Pickler and a BytesIO per call.
+	 */
+	if (PyLong_CheckExact(obj) || PyUnicode_CheckExact(obj) ||
+	    PyBytes_CheckExact(obj) || PyFloat_CheckExact(obj) ||
+	    obj == Py_None || PyBool_Check(obj))
+		return PyObject_CallFunctionObjArgs(plain_dumps, obj, NULL);
 	if (pickler_sync())
 		return NULL;
 	f = PyObject_CallNoArgs(BytesIO);
@@ -1313,17 +1322,20 @@ static PyObject *mod_dumps(PyObject *mod, PyObject *obj)
 }
 
 PyDoc_STRVAR(setup_doc,
-"_setup(pickler, copyreg_table, extra_reducers, bytesio, loads)\n--\n\n"
+"_setup(pickler, copyreg_table, extra_reducers, bytesio, loads, dumps)\n--\n\n"
 "Called once by mpqdev/__init__.py with the pickling machinery.");
 
 static PyObject *mod_setup(PyObject *mod, PyObject *args)
 {
-	PyObject *p, *c, *e, *b, *l;
+	PyObject *p, *c, *e, *b, *l, *d;
 
 	(void)mod;
-	if (!PyArg_ParseTuple(args, "OO!O!OO:_setup", &p, &PyDict_Type, &c,
-			      &PyDict_Type, &e, &b, &l))
+	if (!PyArg_ParseTuple(args, "OO!O!OOO:_setup", &p, &PyDict_Type, &c,
+			      &PyDict_Type, &e, &b, &l, &d))
 		return NULL;
+	Py_INCREF(d);
+	Py_XDECREF(plain_dumps);
+	plain_dumps = d;
 	Py_INCREF(p);
 	Py_INCREF(c);
 	Py_INCREF(e);
