@@ -340,6 +340,19 @@ class TestSize(unittest.TestCase):
             q.put(b"y" * n)
             self.assertEqual(len(q.get()), n)
 
+    def test_big_then_small(self):
+        # Buffers sized after the last big message must fit any other.
+        sizes = [100, 70000, 70000, 10, 200000, 5, 300000, 20000, 1]
+        q = mpqdev.Queue()
+        for n in sizes:
+            q.put_bytes(b"z" * n)
+        self.assertEqual([len(q.get_bytes()) for _ in sizes], sizes)
+        q.put_many([b"w" * n for n in sizes])
+        got = []
+        while len(got) < len(sizes):
+            got += q.get_many(3)
+        self.assertEqual([len(b) for b in got], sizes)
+
     def test_empty_raw_message(self):
         q = mpqdev.Queue()
         self.assertRaises(ValueError, q.put_bytes, b"")

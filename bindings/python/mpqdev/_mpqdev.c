@@ -49,9 +49,13 @@
 /* Messages up to this size are received without a heap allocation. */
 #define GET_STACK		16384
 
-/* Batch entries per GET_MANY ioctl and the capacity of each. */
+/*
+ * Batch entries per GET_MANY ioctl, the least capacity of each (more when
+ * the last big message was bigger), and the most memory for all of them.
+ */
 #define GET_MANY_CHUNK		64
 #define GET_MANY_SLOT		4096
+#define GET_MANY_ARENA		(1U << 20)
 
 /* Deadlines past this (about 292 years of uptime) are no deadline. */
 #define DEADLINE_SEC_MAX	(INT64_MAX / 1000000000LL)
@@ -64,6 +68,7 @@ typedef struct {
 	int fd;			/* -1: not initialised */
 	int closed;
 	uint64_t msgsize_max;
+	size_t size_hint;	/* size of the last big message received */
 } QueueObject;
 
 /* Module globals: one interpreter, one module (single-phase init). */
@@ -423,6 +428,7 @@ static PyObject *Queue_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->fd = -1;
 	self->closed = 1;
 	self->msgsize_max = 0;
+	self->size_hint = 0;
 	return (PyObject *)self;
 }
 
@@ -536,67 +542,74 @@ static PyObject *Queue_put_bytes(PyObject *op, PyObject *args,
 }
 
 /*
- * Receive one message per (block, timeout): into *buf (which starts as
- * the caller's stack buffer of *cap bytes) or, if it is bigger, into a
- * malloc() buffer stored in *buf that the caller frees. Returns
- * the length, or -1 with a Python exception set.
+ * Receive one message per w into buf (capacity cap). A bigger message is
+ * received into a malloc() buffer, stored in *heap for the caller to
+ * free (*heap may already hold one, of capacity cap, when buf == *heap).
+ * Returns the length and sets *out to where it is, or -1 with a Python
+ * exception set.
  */
-static Py_ssize_t get_mem(QueueObject *self, char **buf, size_t *cap,
-			  struct wait w)
+static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
+			  char **heap, char **out, struct wait w)
 {
 	struct mpq_xfer x;
-	char *heap = NULL, *p;
+	char *p;
 	long ret;
 
 	for (;;) {
 		memset(&x, 0, sizeof(x));
-		x.buf = (uintptr_t)*buf;
-		x.len = *cap;
+		x.buf = (uintptr_t)buf;
+		x.len = cap;
 		x.flags = w.flags;
 		x.deadline = w.deadline;
 		if (w.flags & MPQ_XFER_NONBLOCK)
 			ret = q_ioctl_now(self, MPQ_IOC_GET, &x);
 		else
 			ret = q_ioctl_wait(self, MPQ_IOC_GET, &x);
-		if (ret != -EMSGSIZE || x.len <= *cap)
+		if (ret != -EMSGSIZE || x.len <= cap)
 			break;
 		/* Another consumer may take it first: loop, same deadline. */
-		p = realloc(heap, x.len);
+		p = realloc(*heap, x.len);
 		if (!p) {
-			free(heap);
 			PyErr_NoMemory();
 			return -1;
 		}
-		heap = *buf = p;
-		*cap = x.len;
+		buf = *heap = p;
+		cap = x.len;
 	}
 	if (ret == 0)		/* end of stream */
 		ret = -EPIPE;
 	if (ret < 0) {
-		free(heap);
-		*buf = NULL;
 		q_error(self, ret, OP_GET, 0);
 		return -1;
 	}
+	/* Big messages tend to follow big ones: start there next time. */
+	self->size_hint = (size_t)ret > GET_STACK ? (size_t)ret : 0;
+	*out = buf;
 	return ret;
 }
 
 static PyObject *get_wait(QueueObject *self, struct wait w, int raw)
 {
-	char stack[GET_STACK], *buf = stack;
+	char stack[GET_STACK], *buf = stack, *heap = NULL, *at;
 	size_t cap = sizeof(stack);
-	PyObject *obj;
+	PyObject *obj = NULL;
 	Py_ssize_t n;
 
-	n = get_mem(self, &buf, &cap, w);
-	if (n < 0)
-		return NULL;
-	if (raw)
-		obj = PyBytes_FromStringAndSize(buf, n);
-	else
-		obj = loads_mem(buf, n);
-	if (buf != stack)
-		free(buf);
+	if (self->size_hint > cap) {
+		heap = malloc(self->size_hint);
+		if (heap) {
+			buf = heap;
+			cap = self->size_hint;
+		}
+	}
+	n = get_mem(self, buf, cap, &heap, &at, w);
+	if (n >= 0) {
+		if (raw)
+			obj = PyBytes_FromStringAndSize(at, n);
+		else
+			obj = loads_mem(at, n);
+	}
+	free(heap);
 	return obj;
 }
 
@@ -731,6 +744,7 @@ static PyObject *Queue_get_many(PyObject *op, PyObject *args, PyObject *kwds)
 	Py_ssize_t max, i, n;
 	struct mpq_batch b;
 	struct wait w;
+	size_t slot, slots, biggest;
 	char *arena;
 	int block = 1, head;
 	long ret;
@@ -746,21 +760,32 @@ static PyObject *Queue_get_many(PyObject *op, PyObject *args, PyObject *kwds)
 	}
 	if (wait_init(&w, block, timeout))
 		return NULL;
+	/* Slots as big as the last big message, in an arena of at most 1 MiB. */
+	slot = GET_MANY_SLOT;
+	if (self->size_hint > slot)
+		slot = (self->size_hint + GET_MANY_SLOT - 1) & ~(size_t)(GET_MANY_SLOT - 1);
+	slots = GET_MANY_ARENA / slot;
+	if (slots < 1)
+		slots = 1;
+	if (slots > GET_MANY_CHUNK)
+		slots = GET_MANY_CHUNK;
+	if ((Py_ssize_t)slots > max)
+		slots = (size_t)max;
 	list = PyList_New(0);
 	if (!list)
 		return NULL;
-	arena = malloc((size_t)GET_MANY_CHUNK * GET_MANY_SLOT);
+	arena = malloc(slots * slot);
 	if (!arena) {
 		Py_DECREF(list);
 		return PyErr_NoMemory();
 	}
 	while (PyList_Size(list) < max) {
 		n = max - PyList_Size(list);
-		if (n > GET_MANY_CHUNK)
-			n = GET_MANY_CHUNK;
+		if (n > (Py_ssize_t)slots)
+			n = (Py_ssize_t)slots;
 		for (i = 0; i < n; i++) {
-			vec[i].buf = (uintptr_t)(arena + i * GET_MANY_SLOT);
-			vec[i].len = GET_MANY_SLOT;
+			vec[i].buf = (uintptr_t)(arena + i * slot);
+			vec[i].len = slot;
 			vec[i].result = 0;
 		}
 		memset(&b, 0, sizeof(b));
@@ -794,6 +819,11 @@ static PyObject *Queue_get_many(PyObject *op, PyObject *args, PyObject *kwds)
 			q_error(self, ret ? ret : -EPIPE, OP_GET, 0);
 			goto fail;
 		} else {
+			biggest = 0;
+			for (i = 0; i < ret; i++)
+				if (vec[i].result > biggest)
+					biggest = vec[i].result;
+			self->size_hint = biggest > GET_STACK ? biggest : 0;
 			for (i = 0; i < ret; i++) {
 				obj = loads_mem((char *)(uintptr_t)vec[i].buf,
 						(Py_ssize_t)vec[i].result);
