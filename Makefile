@@ -56,6 +56,7 @@ demo: deps all
 
 bench: deps all
 	@tools/mpq-bench-run
+	@tools/mpq-vm -- /usr/bin/python3 bindings/python/bench.py --out build/bench-python.md
 
 checkpatch:
 	perl $$(tools/mpq-ksrc)/scripts/checkpatch.pl --no-tree --strict \

@@ -81,6 +81,29 @@ def run(make, obj, n, procs, batched):
     return share * procs / (t1 - t0)
 
 
+def slab_kb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("Slab:"):
+                return int(line.split()[1])
+    raise RuntimeError("no Slab: line in /proc/meminfo")
+
+
+def memory_per_item(n=50000):
+    """Kernel memory (slab) per queued small item, next to its pickle."""
+    import pickle
+    q = mpqdev.Queue()
+    obj = 12345
+    before = slab_kb()
+    q.put_many([obj] * n)
+    after = slab_kb()
+    q.get_many(n)
+    q.close()
+    per = (after - before) * 1024 / n
+    return (f"Kernel memory per queued int ({n} queued): {per:.0f} B "
+            f"(slab growth), its pickle {len(pickle.dumps(obj))} B.")
+
+
 def columns():
     cols = [("mpqdev", mpqdev.Queue, False),
             ("mpqdev batch", mpqdev.Queue, True),
@@ -114,6 +137,9 @@ def main():
             line = f"| {procs}->{procs} | {oname} | " + " | ".join(cells) + " |"
             lines.append(line)
             print(line, flush=True)
+    mem = memory_per_item()
+    print(mem, flush=True)
+    lines += ["", mem]
     if args.out:
         with open(args.out, "w") as f:
             f.write("Items per second (k = 1000), one run under tools/mpq-vm.\n\n")
