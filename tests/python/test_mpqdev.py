@@ -268,6 +268,25 @@ class TestPickling(unittest.TestCase):
             q.put(o)
         self.assertEqual([q.get() for _ in objs], objs)
 
+    def test_pickles_both_ways(self):
+        # What put() sends is a pickle any pickle.loads() reads, and get()
+        # reads any pickle, whichever encoder made it.
+        vals = [None, True, False, 0, 255, 256, 65535, 65536, -1, -2 ** 31,
+                2 ** 31 - 1, 2 ** 31, 10 ** 30, b"", b"b" * 255, b"b" * 256,
+                b"B" * 70000, "", "é" * 200, "s" * 300, "\U0001F600",
+                "\ud800", 1.5, (1,), [b"x"]]
+        q = mpqdev.Queue()
+        for v in vals:
+            q.put(v)
+            raw = q.get_bytes()
+            self.assertEqual(pickle.loads(raw), v)
+            self.assertIs(type(pickle.loads(raw)), type(v))
+            for proto in range(2, pickle.HIGHEST_PROTOCOL + 1):
+                q.put_bytes(pickle.dumps(v, proto))
+                got = q.get()
+                self.assertEqual(got, v)
+                self.assertIs(type(got), type(v))
+
     def test_forking_pickler_reducers(self):
         q = mpqdev.Queue()
         q.put(Reduced(1))

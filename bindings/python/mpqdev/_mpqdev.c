@@ -168,6 +168,26 @@ static long q_ioctl_now(QueueObject *self, unsigned long req, void *arg)
 	return self->closed ? -EBADF : -errno;
 }
 
+/*
+ * A put or get per w. Most calls need not wait, so the first attempt never
+ * sleeps and keeps the GIL; only if it would block is the GIL released
+ * for the real wait. Nothing is lost by trying first: a message that
+ * arrives for a sleeping getter is handed to that getter, not queued.
+ */
+static long q_xfer(QueueObject *self, unsigned long req, struct mpq_xfer *x,
+		   const struct wait *w)
+{
+	long ret;
+
+	x->deadline = w->deadline;
+	x->flags = MPQ_XFER_NONBLOCK;
+	ret = q_ioctl_now(self, req, x);
+	if (ret != -EAGAIN || (w->flags & MPQ_XFER_NONBLOCK))
+		return ret;
+	x->flags = w->flags;
+	return q_ioctl_wait(self, req, x);
+}
+
 /* --- errors -------------------------------------------------------- */
 
 static PyObject *err_closed(QueueObject *self)
@@ -246,6 +266,168 @@ static int pickler_sync(void)
 	return 0;
 }
 
+/*
+ * The commonest exact types, pickled here: protocol 4 opcodes, unframed
+ * and without memo entries, which pickle.loads() reads like any pickle.
+ * No reducer is ever looked up for these types, so the object that comes
+ * out is the one ForkingPickler's pickle gives. Returns 1 with *out set,
+ * 0 if obj is not one of them (or too big for these opcodes), -1 on error.
+ */
+static int fast_dumps(PyObject *obj, PyObject **out)
+{
+	unsigned char hdr[8];
+	const char *data = NULL;
+	Py_ssize_t dlen = 0, h = 0;
+	char *p;
+
+	hdr[h++] = 0x80;		/* PROTO 4 */
+	hdr[h++] = 4;
+	if (obj == Py_None) {
+		hdr[h++] = 'N';
+	} else if (obj == Py_True) {
+		hdr[h++] = 0x88;	/* NEWTRUE */
+	} else if (obj == Py_False) {
+		hdr[h++] = 0x89;	/* NEWFALSE */
+	} else if (PyLong_CheckExact(obj)) {
+		int overflow;
+		long v = PyLong_AsLongAndOverflow(obj, &overflow);
+		uint32_t u;
+
+		if (v == -1 && PyErr_Occurred())
+			return -1;
+		if (overflow || v < INT32_MIN || v > INT32_MAX)
+			return 0;
+		if (v >= 0 && v < 256) {
+			hdr[h++] = 'K';			/* BININT1 */
+			hdr[h++] = (unsigned char)v;
+		} else if (v >= 0 && v < 65536) {
+			hdr[h++] = 'M';			/* BININT2 */
+			hdr[h++] = (unsigned char)(v & 0xff);
+			hdr[h++] = (unsigned char)(v >> 8);
+		} else {
+			u = (uint32_t)(int32_t)v;
+			hdr[h++] = 'J';			/* BININT */
+			hdr[h++] = (unsigned char)(u & 0xff);
+			hdr[h++] = (unsigned char)((u >> 8) & 0xff);
+			hdr[h++] = (unsigned char)((u >> 16) & 0xff);
+			hdr[h++] = (unsigned char)(u >> 24);
+		}
+	} else if (PyBytes_CheckExact(obj) || PyUnicode_CheckExact(obj)) {
+		int is_bytes = PyBytes_CheckExact(obj);
+
+		if (is_bytes) {
+			if (PyBytes_AsStringAndSize(obj, (char **)&data, &dlen))
+				return -1;
+		} else {
+			data = PyUnicode_AsUTF8AndSize(obj, &dlen);
+			if (!data) {
+				/* Lone surrogates: pickle knows what to do. */
+				PyErr_Clear();
+				return 0;
+			}
+		}
+		if (dlen < 256) {
+			/* SHORT_BINBYTES, SHORT_BINUNICODE */
+			hdr[h++] = is_bytes ? 'C' : 0x8c;
+			hdr[h++] = (unsigned char)dlen;
+		} else if ((uint64_t)dlen <= UINT32_MAX) {
+			/* BINBYTES, BINUNICODE */
+			hdr[h++] = is_bytes ? 'B' : 'X';
+			hdr[h++] = (unsigned char)(dlen & 0xff);
+			hdr[h++] = (unsigned char)((dlen >> 8) & 0xff);
+			hdr[h++] = (unsigned char)((dlen >> 16) & 0xff);
+			hdr[h++] = (unsigned char)((uint64_t)dlen >> 24);
+		} else {
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+	*out = PyBytes_FromStringAndSize(NULL, h + dlen + 1);
+	if (!*out)
+		return -1;
+	p = PyBytes_AsString(*out);
+	memcpy(p, hdr, (size_t)h);
+	if (dlen)
+		memcpy(p + h, data, (size_t)dlen);
+	p[h + dlen] = '.';			/* STOP */
+	return 1;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/*
+ * The reverse of fast_dumps() for a pickle made of exactly one of its
+ * forms (pickle.dumps() of a small int makes the same). Returns 1 with
+ * *out set, 0 if it is another pickle, -1 on error.
+ */
+static int fast_loads(const unsigned char *p, Py_ssize_t n, PyObject **out)
+{
+	const unsigned char *body = p + 3;
+	Py_ssize_t blen = n - 4;
+
+	if (n < 4 || p[0] != 0x80 || p[1] != 4 || p[n - 1] != '.')
+		return 0;
+	switch (p[2]) {
+	case 'N':
+		if (blen)
+			return 0;
+		Py_INCREF(Py_None);
+		*out = Py_None;
+		break;
+	case 0x88:
+	case 0x89:
+		if (blen)
+			return 0;
+		*out = PyBool_FromLong(p[2] == 0x88);
+		break;
+	case 'K':
+		if (blen != 1)
+			return 0;
+		*out = PyLong_FromLong(body[0]);
+		break;
+	case 'M':
+		if (blen != 2)
+			return 0;
+		*out = PyLong_FromLong(body[0] | body[1] << 8);
+		break;
+	case 'J':
+		if (blen != 4)
+			return 0;
+		*out = PyLong_FromLong((int32_t)le32(body));
+		break;
+	case 'C':
+	case 0x8c:
+		if (blen < 1 || body[0] != blen - 1)
+			return 0;
+		if (p[2] == 'C')
+			*out = PyBytes_FromStringAndSize((const char *)body + 1,
+							 blen - 1);
+		else
+			*out = PyUnicode_DecodeUTF8((const char *)body + 1,
+						    blen - 1, "surrogatepass");
+		break;
+	case 'B':
+	case 'X':
+		if (blen < 4 || le32(body) != (uint64_t)blen - 4)
+			return 0;
+		if (p[2] == 'B')
+			*out = PyBytes_FromStringAndSize((const char *)body + 4,
+							 blen - 4);
+		else
+			*out = PyUnicode_DecodeUTF8((const char *)body + 4,
+						    blen - 4, "surrogatepass");
+		break;
+	default:
+		return 0;
+	}
+	return *out ? 1 : -1;
+}
+
 /* obj pickled as ForkingPickler.dumps(obj) would: a new bytes object. */
 static PyObject *dumps(PyObject *obj)
 {
@@ -261,9 +443,14 @@ static PyObject *dumps(PyObject *obj)
 	 * saves them itself, dispatch table or not), so pickle.dumps() gives
 	 * the very same bytes, without a Pickler and a BytesIO per call.
 	 */
+	switch (fast_dumps(obj, &out)) {
+	case 1:
+		return out;
+	case -1:
+		return NULL;
+	}
 	if (PyLong_CheckExact(obj) || PyUnicode_CheckExact(obj) ||
-	    PyBytes_CheckExact(obj) || PyFloat_CheckExact(obj) ||
-	    obj == Py_None || PyBool_Check(obj))
+	    PyBytes_CheckExact(obj) || PyFloat_CheckExact(obj))
 		return PyObject_CallFunctionObjArgs(plain_dumps, obj, NULL);
 	if (pickler_sync())
 		return NULL;
@@ -288,6 +475,12 @@ static PyObject *loads_mem(char *buf, Py_ssize_t len)
 {
 	PyObject *mv, *obj;
 
+	switch (fast_loads((const unsigned char *)buf, len, &obj)) {
+	case 1:
+		return obj;
+	case -1:
+		return NULL;
+	}
 	mv = PyMemoryView_FromMemory(buf, len, PyBUF_READ);
 	if (!mv)
 		return NULL;
@@ -472,12 +665,7 @@ static PyObject *put_mem(QueueObject *self, const char *buf, Py_ssize_t len,
 	memset(&x, 0, sizeof(x));
 	x.buf = (uintptr_t)buf;
 	x.len = (__u64)len;
-	x.flags = w.flags;
-	x.deadline = w.deadline;
-	if (w.flags & MPQ_XFER_NONBLOCK)
-		ret = q_ioctl_now(self, MPQ_IOC_PUT, &x);
-	else
-		ret = q_ioctl_wait(self, MPQ_IOC_PUT, &x);
+	ret = q_xfer(self, MPQ_IOC_PUT, &x, &w);
 	if (ret < 0)
 		return q_error(self, ret, OP_PUT, len);
 	Py_RETURN_NONE;
@@ -559,12 +747,7 @@ static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
 		memset(&x, 0, sizeof(x));
 		x.buf = (uintptr_t)buf;
 		x.len = cap;
-		x.flags = w.flags;
-		x.deadline = w.deadline;
-		if (w.flags & MPQ_XFER_NONBLOCK)
-			ret = q_ioctl_now(self, MPQ_IOC_GET, &x);
-		else
-			ret = q_ioctl_wait(self, MPQ_IOC_GET, &x);
+		ret = q_xfer(self, MPQ_IOC_GET, &x, &w);
 		if (ret != -EMSGSIZE || x.len <= cap)
 			break;
 		/* Another consumer may take it first: loop, same deadline. */
