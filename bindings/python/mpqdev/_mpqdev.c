@@ -428,10 +428,54 @@ static int fast_loads(const unsigned char *p, Py_ssize_t n, PyObject **out)
 	return *out ? 1 : -1;
 }
 
+/*
+ * 1 if obj is made only of exact builtin types for which the pickler
+ * never looks up a reducer (None, bool, int, float, bytes, str, and
+ * lists, tuples and dicts of them), looking at no more than *budget
+ * objects; then pickle.dumps() gives ForkingPickler's very bytes.
+ */
+static int plain_only(PyObject *obj, int depth, Py_ssize_t *budget)
+{
+	Py_ssize_t i, n, pos = 0;
+	PyObject *k, *v;
+
+	if (--*budget < 0 || depth > 8)
+		return 0;
+	if (obj == Py_None || PyBool_Check(obj) || PyLong_CheckExact(obj) ||
+	    PyFloat_CheckExact(obj) || PyBytes_CheckExact(obj) ||
+	    PyUnicode_CheckExact(obj))
+		return 1;
+	if (PyList_CheckExact(obj)) {
+		n = PyList_Size(obj);
+		for (i = 0; i < n; i++)
+			if (!plain_only(PyList_GetItem(obj, i), depth + 1,
+					budget))
+				return 0;
+		return 1;
+	}
+	if (PyTuple_CheckExact(obj)) {
+		n = PyTuple_Size(obj);
+		for (i = 0; i < n; i++)
+			if (!plain_only(PyTuple_GetItem(obj, i), depth + 1,
+					budget))
+				return 0;
+		return 1;
+	}
+	if (PyDict_CheckExact(obj)) {
+		while (PyDict_Next(obj, &pos, &k, &v))
+			if (!plain_only(k, depth + 1, budget) ||
+			    !plain_only(v, depth + 1, budget))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
 /* obj pickled as ForkingPickler.dumps(obj) would: a new bytes object. */
 static PyObject *dumps(PyObject *obj)
 {
 	PyObject *f, *p, *r = NULL, *out = NULL;
+	Py_ssize_t budget;
 
 	if (!Pickler) {
 		PyErr_SetString(PyExc_RuntimeError,
@@ -439,9 +483,10 @@ static PyObject *dumps(PyObject *obj)
 		return NULL;
 	}
 	/*
-	 * No reducer is ever looked up for these exact types (the pickler
-	 * saves them itself, dispatch table or not), so pickle.dumps() gives
-	 * the very same bytes, without a Pickler and a BytesIO per call.
+	 * No reducer is ever looked up for exact builtin types (the pickler
+	 * saves them itself, dispatch table or not): small scalars are
+	 * written here, and plain data goes to pickle.dumps(), with no
+	 * Pickler and BytesIO per call. Anything else takes mpqdev's Pickler.
 	 */
 	switch (fast_dumps(obj, &out)) {
 	case 1:
@@ -449,8 +494,8 @@ static PyObject *dumps(PyObject *obj)
 	case -1:
 		return NULL;
 	}
-	if (PyLong_CheckExact(obj) || PyUnicode_CheckExact(obj) ||
-	    PyBytes_CheckExact(obj) || PyFloat_CheckExact(obj))
+	budget = 256;
+	if (plain_only(obj, 0, &budget))
 		return PyObject_CallFunctionObjArgs(plain_dumps, obj, NULL);
 	if (pickler_sync())
 		return NULL;
