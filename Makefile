@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-SUBDIRS := libmpqdev tools tests examples
+SUBDIRS := libmpqdev tools tests examples bindings/python
 
 .PHONY: all module userspace $(SUBDIRS) clean install check check-debug \
 	demo bench checkpatch deps
@@ -33,10 +33,13 @@ tools examples: libmpqdev
 	$(MAKE) -C $@
 tests: libmpqdev
 	$(MAKE) -C tests
+bindings/python:
+	$(MAKE) -C bindings/python
 
 install: userspace
 	$(MAKE) -C libmpqdev install
 	$(MAKE) -C tools install
+	$(MAKE) -C bindings/python install
 
 # Debian packages needed to build and test; installed when run as root.
 deps:
@@ -53,6 +56,7 @@ demo: deps all
 
 bench: deps all
 	@tools/mpq-bench-run
+	@tools/mpq-vm -- /usr/bin/python3 bindings/python/bench.py --out build/bench-python.md
 
 checkpatch:
 	perl $$(tools/mpq-ksrc)/scripts/checkpatch.pl --no-tree --strict \
