@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "wait.h"
 
 struct mpq {
 	atomic_int fd;		/* -1 only if mpq_close() had to close(2) it */
@@ -46,7 +47,6 @@ struct mpq {
  * The kernel saturates deadlines at KTIME_MAX (INT64_MAX ns, about 292
  * years of uptime); a timeout reaching past that is no timeout at all.
  */
-#define DEADLINE_SEC_MAX	(INT64_MAX / 1000000000LL)
 
 /* Messages up to this size are received by mpq_get_alloc() in one call. */
 #define ALLOC_GUESS		4096
@@ -54,23 +54,12 @@ struct mpq {
 /* Batch entries converted per ioctl by mpq_put_many()/mpq_get_many(). */
 #define BATCH_CHUNK		128
 
-/* How a call may wait, in the form every mpq ioctl takes it. */
-struct wait {
-	__u32 flags;
-	struct __kernel_timespec deadline;
-};
-
 /*
- * Turn Python's (block, timeout) into flags and an absolute
- * CLOCK_MONOTONIC deadline. The deadline is computed once per call, so
- * retrying after EINTR waits only for the time left (PEP 475).
+ * Turn Python's (block, timeout) into flags and an absolute deadline (see
+ * mpq_wait_timeout()); a negative timeout is none.
  */
-static int wait_init(struct wait *w, bool block, double timeout)
+static int wait_init(struct mpq_wait *w, bool block, double timeout)
 {
-	struct timespec now;
-	int64_t sec;
-	long nsec;
-
 	memset(w, 0, sizeof(*w));
 	if (!block) {
 		w->flags = MPQ_XFER_NONBLOCK;
@@ -80,20 +69,7 @@ static int wait_init(struct wait *w, bool block, double timeout)
 		return -EINVAL;
 	if (timeout < 0)
 		return 0;
-	if (clock_gettime(CLOCK_MONOTONIC, &now))
-		return -errno;
-	if (timeout >= (double)(DEADLINE_SEC_MAX - now.tv_sec - 1))
-		return 0;
-	sec = (int64_t)timeout;
-	nsec = (long)((timeout - (double)sec) * 1e9);
-	w->deadline.tv_sec = now.tv_sec + sec;
-	w->deadline.tv_nsec = now.tv_nsec + nsec;
-	if (w->deadline.tv_nsec >= 1000000000L) {
-		w->deadline.tv_sec++;
-		w->deadline.tv_nsec -= 1000000000L;
-	}
-	w->flags = MPQ_XFER_TIMEOUT;
-	return 0;
+	return mpq_wait_timeout(w, timeout);
 }
 
 /* ioctl(2) retried on EINTR: the argument carries an absolute deadline. */
@@ -186,7 +162,7 @@ int mpq_put(mpq_t *q, const void *item, size_t len, bool block,
 		.buf = (uintptr_t)item,
 		.len = len,
 	};
-	struct wait w;
+	struct mpq_wait w;
 	int fd, ret;
 
 	fd = q_fd(q);
@@ -211,7 +187,7 @@ int mpq_put_nowait(mpq_t *q, const void *item, size_t len)
  * -EMSGSIZE *need gets the size of the message at the head.
  */
 static ssize_t get_once(mpq_t *q, int fd, void *buf, size_t cap,
-			const struct wait *w, size_t *need)
+			const struct mpq_wait *w, size_t *need)
 {
 	struct mpq_xfer x = {
 		.buf = (uintptr_t)buf,
@@ -234,7 +210,7 @@ static ssize_t get_once(mpq_t *q, int fd, void *buf, size_t cap,
 
 ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout)
 {
-	struct wait w;
+	struct mpq_wait w;
 	int fd, ret;
 
 	fd = q_fd(q);
@@ -255,7 +231,7 @@ ssize_t mpq_get_alloc(mpq_t *q, void **item, bool block, double timeout)
 {
 	size_t cap = ALLOC_GUESS, need;
 	char *buf = NULL, *p;
-	struct wait w;
+	struct mpq_wait w;
 	ssize_t ret;
 	int fd;
 
@@ -314,7 +290,7 @@ static ssize_t batch(mpq_t *q, unsigned long request, bool get,
 {
 	struct mpq_msgvec vec[BATCH_CHUNK];
 	struct mpq_batch b;
-	struct wait w;
+	struct mpq_wait w;
 	size_t done = 0, n, i;
 	int fd, ret;
 
@@ -333,11 +309,7 @@ static ssize_t batch(mpq_t *q, unsigned long request, bool get,
 			vec[i].len = in[done + i].len;
 			vec[i].result = 0;
 		}
-		memset(&b, 0, sizeof(b));
-		b.vec = (uintptr_t)vec;
-		b.count = (__u32)n;
-		b.flags = w.flags;
-		b.deadline = w.deadline;
+		mpq_wait_batch(&b, vec, (__u32)n, &w);
 		ret = q_ioctl(fd, request, &b);
 		if (ret == 0)		/* GET_MANY at end of stream */
 			ret = -EPIPE;
@@ -488,7 +460,7 @@ int mpq_task_done(mpq_t *q)
 int mpq_join_timeout(mpq_t *q, double timeout)
 {
 	struct mpq_join j = { 0 };
-	struct wait w;
+	struct mpq_wait w;
 	int fd, ret;
 
 	fd = q_fd(q);

@@ -42,6 +42,8 @@
 
 #include <linux/mpq.h>
 
+#include "wait.h"
+
 /* Where mpq.ko shows its cap on msgsize_max. */
 #define MSGSIZE_LIMIT_PATH	"/sys/module/mpq/parameters/msgsize_limit"
 #define MSGSIZE_LIMIT_DEFAULT	(16ULL << 20)
@@ -58,7 +60,6 @@
 #define GET_MANY_ARENA		(1U << 20)
 
 /* Deadlines past this (about 292 years of uptime) are no deadline. */
-#define DEADLINE_SEC_MAX	(INT64_MAX / 1000000000LL)
 
 /* Returned by the wait helpers when a Python exception is set. */
 #define ERR_PY			(-100000)
@@ -81,21 +82,13 @@ static PyObject *str_dump, *str_getvalue, *str_dispatch_table;
 
 /* --- waiting ------------------------------------------------------- */
 
-struct wait {
-	__u32 flags;
-	struct __kernel_timespec deadline;
-};
-
 /*
  * Python's (block, timeout) as ioctl flags and an absolute deadline.
  * Returns 0, or -1 with a Python exception set.
  */
-static int wait_init(struct wait *w, int block, PyObject *timeout)
+static int wait_init(struct mpq_wait *w, int block, PyObject *timeout)
 {
-	struct timespec now;
 	double t;
-	int64_t sec;
-	long nsec;
 
 	memset(w, 0, sizeof(*w));
 	if (!block) {
@@ -112,18 +105,11 @@ static int wait_init(struct wait *w, int block, PyObject *timeout)
 				"'timeout' must be a non-negative number");
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (t >= (double)(DEADLINE_SEC_MAX - now.tv_sec - 1))
-		return 0;
-	sec = (int64_t)t;
-	nsec = (long)((t - (double)sec) * 1e9);
-	w->deadline.tv_sec = now.tv_sec + sec;
-	w->deadline.tv_nsec = now.tv_nsec + nsec;
-	if (w->deadline.tv_nsec >= 1000000000L) {
-		w->deadline.tv_sec++;
-		w->deadline.tv_nsec -= 1000000000L;
+	errno = -mpq_wait_timeout(w, t);
+	if (errno) {
+		PyErr_SetFromErrno(PyExc_OSError);
+		return -1;
 	}
-	w->flags = MPQ_XFER_TIMEOUT;
 	return 0;
 }
 
@@ -175,7 +161,7 @@ static long q_ioctl_now(QueueObject *self, unsigned long req, void *arg)
  * arrives for a sleeping getter is handed to that getter, not queued.
  */
 static long q_xfer(QueueObject *self, unsigned long req, struct mpq_xfer *x,
-		   const struct wait *w)
+		   const struct mpq_wait *w)
 {
 	long ret;
 
@@ -695,7 +681,7 @@ static PyObject *put_mem(QueueObject *self, const char *buf, Py_ssize_t len,
 			 int block, PyObject *timeout)
 {
 	struct mpq_xfer x;
-	struct wait w;
+	struct mpq_wait w;
 	long ret;
 
 	if (len == 0) {
@@ -782,7 +768,7 @@ static PyObject *Queue_put_bytes(PyObject *op, PyObject *args,
  * exception set.
  */
 static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
-			  char **heap, char **out, struct wait w)
+			  char **heap, char **out, struct mpq_wait w)
 {
 	struct mpq_xfer x;
 	char *p;
@@ -816,7 +802,7 @@ static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
 	return ret;
 }
 
-static PyObject *get_wait(QueueObject *self, struct wait w, int raw)
+static PyObject *get_wait(QueueObject *self, struct mpq_wait w, int raw)
 {
 	char stack[GET_STACK], *buf = stack, *heap = NULL, *at;
 	size_t cap = sizeof(stack);
@@ -844,7 +830,7 @@ static PyObject *get_wait(QueueObject *self, struct wait w, int raw)
 static PyObject *get_common(QueueObject *self, int block, PyObject *timeout,
 			    int raw)
 {
-	struct wait w;
+	struct mpq_wait w;
 
 	CHECK_OPEN(self);
 	if (wait_init(&w, block, timeout))
@@ -893,7 +879,7 @@ static PyObject *Queue_put_many(PyObject *op, PyObject *args, PyObject *kwds)
 	struct mpq_msgvec *vec = NULL;
 	struct mpq_batch b;
 	Py_ssize_t n, i, done = 0;
-	struct wait w;
+	struct mpq_wait w;
 	int block = 1;
 	long ret;
 
@@ -934,12 +920,8 @@ static PyObject *Queue_put_many(PyObject *op, PyObject *args, PyObject *kwds)
 	if (wait_init(&w, block, timeout))
 		goto out;
 	while (done < n) {
-		memset(&b, 0, sizeof(b));
-		b.vec = (uintptr_t)(vec + done);
-		b.count = n - done > MPQ_BATCH_MAX ? MPQ_BATCH_MAX :
-			  (__u32)(n - done);
-		b.flags = w.flags;
-		b.deadline = w.deadline;
+		mpq_wait_batch(&b, vec + done, n - done > MPQ_BATCH_MAX ?
+			       MPQ_BATCH_MAX : (__u32)(n - done), &w);
 		if (w.flags & MPQ_XFER_NONBLOCK)
 			ret = q_ioctl_now(self, MPQ_IOC_PUT_MANY, &b);
 		else
@@ -971,7 +953,7 @@ static PyObject *Queue_get_many(PyObject *op, PyObject *args, PyObject *kwds)
 	PyObject *timeout = Py_None, *list, *obj;
 	Py_ssize_t max, i, n;
 	struct mpq_batch b;
-	struct wait w;
+	struct mpq_wait w;
 	size_t slot, slots, biggest;
 	char *arena;
 	int block = 1, head;
@@ -1016,11 +998,7 @@ static PyObject *Queue_get_many(PyObject *op, PyObject *args, PyObject *kwds)
 			vec[i].len = slot;
 			vec[i].result = 0;
 		}
-		memset(&b, 0, sizeof(b));
-		b.vec = (uintptr_t)vec;
-		b.count = (__u32)n;
-		b.flags = w.flags;
-		b.deadline = w.deadline;
+		mpq_wait_batch(&b, vec, (__u32)n, &w);
 		if (w.flags & MPQ_XFER_NONBLOCK)
 			ret = q_ioctl_now(self, MPQ_IOC_GET_MANY, &b);
 		else
@@ -1233,7 +1211,7 @@ static PyObject *Queue_join(PyObject *op, PyObject *args, PyObject *kwds)
 	QueueObject *self = (QueueObject *)op;
 	PyObject *timeout = Py_None;
 	struct mpq_join j;
-	struct wait w;
+	struct mpq_wait w;
 	long ret;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:join", kwlist,
