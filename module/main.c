@@ -492,10 +492,9 @@ static int mpq_batch_build(struct mpq_file *f, const struct mpq_msgvec *vec,
 			   unsigned int n, bool nonblock,
 			   struct list_head *msgs)
 {
+	struct iov_iter iter;
 	unsigned int i;
 	int ret;
-
-	struct iov_iter iter;
 
 	for (i = 0; i < n; i++) {
 		if (vec[i].len > MAX_RW_COUNT) {

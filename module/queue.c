@@ -113,22 +113,27 @@ uncharge:
 	return ERR_PTR(-ENOMEM);
 }
 
-/* Free @msg and give back its charge, unless the caller took it over. */
-void mpq_msg_free(struct mpq_msg *msg)
+/* Free @msg's memory; its charge and reference are the caller's to drop. */
+static void mpq_msg_release(struct mpq_msg *msg)
 {
 	struct mpq_msgseg *seg = msg->next, *next;
-	struct mpq_user *user = msg->user;
 
-	if (user)
-		mpq_user_uncharge(user, mpq_msg_cost(msg->len));
 	while (seg) {
 		next = seg->next;
 		kfree(seg);
 		seg = next;
 	}
 	kfree(msg);
-	if (user)
-		mpq_user_put(user);
+}
+
+/* Free @msg and give back its charge and its reference on its putter. */
+void mpq_msg_free(struct mpq_msg *msg)
+{
+	struct mpq_user *user = msg->user;
+
+	mpq_user_uncharge(user, mpq_msg_cost(msg->len));
+	mpq_msg_release(msg);
+	mpq_user_put(user);
 }
 
 /*
@@ -153,8 +158,7 @@ unsigned int mpq_msg_free_list(struct list_head *msgs)
 		cost += mpq_msg_cost(msg->len);
 		refs++;
 		n++;
-		msg->user = NULL;
-		mpq_msg_free(msg);
+		mpq_msg_release(msg);
 	}
 	if (user) {
 		mpq_user_uncharge(user, cost);

@@ -431,19 +431,14 @@ static int plain_only(PyObject *obj, int depth, Py_ssize_t *budget)
 	    PyFloat_CheckExact(obj) || PyBytes_CheckExact(obj) ||
 	    PyUnicode_CheckExact(obj))
 		return 1;
-	if (PyList_CheckExact(obj)) {
-		n = PyList_Size(obj);
+	if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj)) {
+		int list = PyList_CheckExact(obj);
+
+		n = list ? PyList_Size(obj) : PyTuple_Size(obj);
 		for (i = 0; i < n; i++)
-			if (!plain_only(PyList_GetItem(obj, i), depth + 1,
-					budget))
-				return 0;
-		return 1;
-	}
-	if (PyTuple_CheckExact(obj)) {
-		n = PyTuple_Size(obj);
-		for (i = 0; i < n; i++)
-			if (!plain_only(PyTuple_GetItem(obj, i), depth + 1,
-					budget))
+			if (!plain_only(list ? PyList_GetItem(obj, i) :
+					PyTuple_GetItem(obj, i),
+					depth + 1, budget))
 				return 0;
 		return 1;
 	}
