@@ -13,23 +13,23 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-SUBDIRS := libmpqdev tools tests examples bindings/python
+SUBDIRS := libmpqdev tools/mpqctl tests examples bindings/python
 
-.PHONY: all module userspace $(SUBDIRS) clean install check check-debug \
+.PHONY: all module modules_install userspace $(SUBDIRS) clean install check check-debug \
 	demo bench checkpatch deps
 
 all: module userspace
 
-module:
+module modules_install:
 	@test -d "$(KDIR)" || { echo "no kernel build dir: KDIR=$(KDIR)"; \
 		echo "  apt-get install --no-install-recommends linux-headers-amd64"; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	$(MAKE) -C $(KDIR) M=$(TOP) $(if $(filter module,$@),modules,$@)
 
 userspace: $(SUBDIRS)
 
 libmpqdev:
 	$(MAKE) -C libmpqdev
-tools examples: libmpqdev
+tools/mpqctl examples: libmpqdev
 	$(MAKE) -C $@
 tests: libmpqdev
 	$(MAKE) -C tests
@@ -38,28 +38,28 @@ bindings/python:
 
 install: userspace
 	$(MAKE) -C libmpqdev install
-	$(MAKE) -C tools install
+	$(MAKE) -C tools/mpqctl install
 	$(MAKE) -C bindings/python install
 
 # Debian packages needed to build and test; installed when run as root.
 deps:
-	@tools/mpq-deps
+	@scripts/mpq-deps
 
 check: deps all
-	@tools/mpq-vm --check -- tests/run-tests
+	@tests/rig/mpq-vm --check -- tests/run-tests
 
 check-debug: deps
-	@tools/mpq-check-debug
+	@tests/debug/mpq-check-debug
 
 demo: deps all
-	@tools/mpq-vm -- tools/mpq-demo
+	@tests/rig/mpq-vm -- scripts/mpq-demo
 
 bench: deps all
-	@tools/mpq-bench-run
-	@tools/mpq-vm -- /usr/bin/python3 bindings/python/bench.py --out build/bench-python.md
+	@tests/bench/mpq-bench-run
+	@tests/rig/mpq-vm -- /usr/bin/python3 tests/bench/python.py --out build/bench-python.md
 
 checkpatch:
-	perl $$(tools/mpq-ksrc)/scripts/checkpatch.pl --no-tree --strict \
+	perl $$(scripts/mpq-ksrc)/scripts/checkpatch.pl --no-tree --strict \
 		-f $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) \
 		include/uapi/linux/mpq.h
 

@@ -14,8 +14,8 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "${MPQCTL:-}" ]; then
-	if [ -x "$here/../tools/mpqctl" ]; then
-		MPQCTL=$here/../tools/mpqctl
+	if [ -x "$here/../tools/mpqctl/mpqctl" ]; then
+		MPQCTL=$here/../tools/mpqctl/mpqctl
 	else
 		MPQCTL=mpqctl
 	fi

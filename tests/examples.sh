@@ -5,7 +5,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ex=$top/examples
-export MPQCTL=${MPQCTL:-$top/tools/mpqctl}
+export MPQCTL=${MPQCTL:-$top/tools/mpqctl/mpqctl}
 n=0
 failed=0
 

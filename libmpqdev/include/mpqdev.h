@@ -27,14 +27,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <linux/mpq.h>
+#include <mpqdev/mpq.h>
+#include "mpqdev_version.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define MPQDEV_VERSION_MAJOR	1
-#define MPQDEV_VERSION_MINOR	1
 
 /* A queue handle; one handle may be used by many threads at once. */
 typedef struct mpq mpq_t;

@@ -11,20 +11,35 @@ prefix=/usr
 run make -s -C "$top/libmpqdev" install PREFIX=$prefix DESTDIR="$root"
 is "$rc" 0 "make -C libmpqdev install DESTDIR=... succeeds"
 [ "$rc" = 0 ] || printf '# %s\n' "$err"
-run make -s -C "$top/tools" install PREFIX=$prefix DESTDIR="$root"
-is "$rc" 0 "make -C tools install DESTDIR=... succeeds"
+run make -s -C "$top/tools/mpqctl" install PREFIX=$prefix DESTDIR="$root"
+is "$rc" 0 "make -C tools/mpqctl install DESTDIR=... succeeds"
 
 for f in lib/libmpqdev.so.1 lib/libmpqdev.so lib/libmpqdev.a \
-	 include/mpqdev.h include/linux/mpq.h lib/pkgconfig/mpqdev.pc \
+	 include/mpqdev.h include/mpqdev_version.h include/mpqdev/mpq.h \
+	 lib/pkgconfig/mpqdev.pc \
 	 bin/mpqctl share/man/man3/libmpqdev.3 share/man/man4/mpq.4 \
 	 share/man/man8/mpqctl.8; do
 	ok_if "installs $prefix/$f" test -e "$root$prefix/$f"
 done
+ok_if "the UAPI header does not shadow the distribution's <linux/*.h>" \
+	test ! -e "$root$prefix/include/linux/mpq.h"
+
+# One version source: ./VERSION, as the header, pkg-config and the man
+# pages' footers give it.
+version=$(cat "$top/VERSION")
+ok_if "mpqdev_version.h defines MPQDEV_VERSION \"$version\"" \
+	grep -q "^#define MPQDEV_VERSION[[:space:]]*\"$version\"" \
+	"$root$prefix/include/mpqdev_version.h"
+ok_if "mpqctl(8) names version $version" \
+	grep -q "^\\.TH .*\"mpq $version\"" "$root$prefix/share/man/man8/mpqctl.8"
+ok_if "libmpqdev(3) names version $version" \
+	grep -q "^\\.TH .*\"libmpqdev $version\"" "$root$prefix/share/man/man3/libmpqdev.3"
 
 export PKG_CONFIG_PATH=$root$prefix/lib/pkgconfig PKG_CONFIG_LIBDIR=
 export PKG_CONFIG_SYSROOT_DIR=$root
 run pkg-config --cflags --libs mpqdev
 is "$rc" 0 "pkg-config finds mpqdev"
+is "$(pkg-config --modversion mpqdev)" "$version" "pkg-config gives version $version"
 like "$out" "-I$root$prefix/include" "pkg-config --cflags names the installed headers"
 like "$out" "-L$root$prefix/lib -lmpqdev" "pkg-config --libs links -lmpqdev"
 flags=$out

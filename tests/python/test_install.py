@@ -38,10 +38,12 @@ class TestInstall(unittest.TestCase):
         out = subprocess.run(
             ["/usr/bin/python3", "-c",
              "import mpqdev; q = mpqdev.Queue(); q.put(1); "
-             "print(mpqdev.__file__, q.get())"],
+             "print(mpqdev.__file__, q.get(), mpqdev.__version__)"],
             env=env, capture_output=True, text=True, check=True, timeout=60,
             cwd="/").stdout.split()
-        self.assertEqual(out, [os.path.join(pkg, "__init__.py"), "1"])
+        with open(os.path.join(tap.TOP, "VERSION")) as f:
+            version = f.read().strip()
+        self.assertEqual(out, [os.path.join(pkg, "__init__.py"), "1", version])
         self.make("uninstall")
         self.assertFalse(os.path.exists(pkg))
 

@@ -22,7 +22,7 @@ import tap  # noqa: E402  (puts the tree's mpqdev on sys.path)
 import mpqdev  # noqa: E402
 from multiprocessing.reduction import ForkingPickler  # noqa: E402
 
-MPQCTL = os.path.join(tap.TOP, "tools", "mpqctl")
+MPQCTL = os.path.join(tap.TOP, "tools", "mpqctl", "mpqctl")
 PREFIX = f"py-{os.getpid()}-"
 
 

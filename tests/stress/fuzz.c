@@ -14,7 +14,7 @@
  * deadline. The parent watches progress and fails the run, with the
  * kernel stacks of the stuck threads, if a process stops advancing.
  *
- * Beyond "the kernel logs nothing" (tools/mpq-vm checks that), the fuzzer
+ * Beyond "the kernel logs nothing" (tests/rig/mpq-vm checks that), the fuzzer
  * checks what it can without a model: no kernel-internal errno (>= 512)
  * reaches userspace; every successful STAT satisfies the queue invariants;
  * LIST output is well formed; and at the end every queue drains exactly

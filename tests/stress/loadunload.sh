@@ -21,7 +21,7 @@ if [ "${1-}" = -n ]; then
 fi
 module=${1:-${MPQ_KO:-module/mpq.ko}}
 helper=tests/stress/loadunload-helper
-mpqctl=tools/mpqctl
+mpqctl=tools/mpqctl/mpqctl
 name=lu-$$
 
 echo "TAP version 13"

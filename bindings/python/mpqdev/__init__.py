@@ -24,7 +24,7 @@ from multiprocessing import context as _context
 from multiprocessing import reduction as _reduction
 
 from . import _mpqdev
-from ._mpqdev import Empty, Full, ShutDown
+from ._mpqdev import Empty, Full, ShutDown, __version__
 
 __all__ = ["Queue", "JoinableQueue", "SimpleQueue", "open", "unlink",
            "Empty", "Full", "ShutDown"]

@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from queue import Empty as Empty, Full as Full
 from typing import Any, Literal, TypedDict
 
+__version__: str
+
 __all__ = ["Queue", "JoinableQueue", "SimpleQueue", "open", "unlink",
            "Empty", "Full", "ShutDown"]
 

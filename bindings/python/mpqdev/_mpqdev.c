@@ -1669,7 +1669,8 @@ PyMODINIT_FUNC PyInit__mpqdev(void)
 	}
 	if (PyModule_AddIntConstant(m, "MSGSIZE_LIMIT_DEFAULT",
 				    (long)MSGSIZE_LIMIT_DEFAULT) ||
-	    PyModule_AddIntConstant(m, "BATCH_MAX", MPQ_BATCH_MAX))
+	    PyModule_AddIntConstant(m, "BATCH_MAX", MPQ_BATCH_MAX) ||
+	    PyModule_AddStringConstant(m, "__version__", MPQ_VERSION))
 		goto fail;
 	return m;
 fail:

@@ -28,7 +28,7 @@
  *
  * mpq is driven through the raw UAPI (<linux/mpq.h>): that is what is
  * measured. Each result goes to stderr as it comes and, with --csv, to a
- * CSV file for tools/mpq-bench-run to tabulate. Needs root for the
+ * CSV file for tests/bench/mpq-bench-run to tabulate. Needs root for the
  * mechanisms' limits (sysctls, rlimits, SO_SNDBUFFORCE, F_SETPIPE_SZ) and
  * for the memory cgroup.
  */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Throughput of mpqdev next to multiprocessing's queues, as a table.
 
-    tools/mpq-vm -- /usr/bin/python3 bindings/python/bench.py [--quick] [--out FILE]
+    tests/rig/mpq-vm -- /usr/bin/python3 tests/bench/python.py [--quick] [--out FILE]
 
 Shapes: 1 producer -> 1 consumer and 4 -> 4 processes (fork), each
 producer putting its share and each consumer getting its share. Objects:
@@ -19,7 +19,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bindings", "python"))
 import mpqdev  # noqa: E402
 
 try:
@@ -142,7 +143,7 @@ def main():
     lines += ["", mem]
     if args.out:
         with open(args.out, "w") as f:
-            f.write("Items per second (k = 1000), one run under tools/mpq-vm.\n\n")
+            f.write("Items per second (k = 1000), one run under tests/rig/mpq-vm.\n\n")
             f.write("\n".join(lines) + "\n")
 
 
