@@ -62,6 +62,7 @@ checkpatch:
 	perl $$(scripts/mpq-ksrc)/scripts/checkpatch.pl --no-tree --strict \
 		-f $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) \
 		include/uapi/linux/mpq.h
+	perl $$(scripts/mpq-ksrc)/scripts/kernel-doc -none -Werror module/mpq.h
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null || true

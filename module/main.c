@@ -139,15 +139,21 @@ MPQ_STAT_ATTR(maxsize);
 MPQ_STAT_ATTR(msgsize_max);
 MPQ_STAT_ATTR(maxbytes);
 
-static ssize_t shutdown_show(struct device *dev, struct device_attribute *attr,
-			     char *buf)
+/* MPQ_STATE_* as words, as mpqctl and mpqdev print them. */
+static ssize_t state_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
 {
+	static const char *const words[] = {
+		[MPQ_STATE_OPEN] = "open",
+		[MPQ_STATE_SHUTDOWN] = "shutdown",
+		[MPQ_STATE_IMMEDIATE] = "immediate",
+	};
 	struct mpq_stat st;
 
 	mpq_queue_stat(to_named(dev)->q, &st);
-	return sysfs_emit(buf, "%u\n", st.state);
+	return sysfs_emit(buf, "%s\n", words[st.state]);
 }
-static DEVICE_ATTR_RO(shutdown);
+static DEVICE_ATTR_RO(state);
 
 static struct attribute *mpq_queue_attrs[] = {
 	&mpq_attr_qsize.attr.attr,
@@ -156,7 +162,7 @@ static struct attribute *mpq_queue_attrs[] = {
 	&mpq_attr_maxsize.attr.attr,
 	&mpq_attr_msgsize_max.attr.attr,
 	&mpq_attr_maxbytes.attr.attr,
-	&dev_attr_shutdown.attr,
+	&dev_attr_state.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(mpq_queue);
@@ -241,8 +247,8 @@ static void mpq_file_free(struct mpq_file *f)
 	kfree(f);
 }
 
-static int mpq_get_deadline(const struct __kernel_timespec *ts, u32 flags,
-			    ktime_t *deadline, const ktime_t **dp)
+static int mpq_deadline(const struct __kernel_timespec *ts, u32 flags,
+			ktime_t *deadline, const ktime_t **dp)
 {
 	*dp = NULL;
 	if (!(flags & MPQ_XFER_TIMEOUT))
@@ -332,8 +338,8 @@ static bool mpq_nonblock(struct file *file, bool nonblock)
 	return nonblock || (file->f_flags & O_NONBLOCK);
 }
 
-static int mpq_put_one(struct file *file, struct iov_iter *from,
-		       bool nonblock, const ktime_t *deadline)
+static int mpq_send_one(struct file *file, struct iov_iter *from,
+			bool nonblock, const ktime_t *deadline)
 {
 	struct mpq_file *f = file->private_data;
 	struct mpq_queue *q = f->q;
@@ -347,7 +353,7 @@ static int mpq_put_one(struct file *file, struct iov_iter *from,
 	ret = mpq_msg_from_iter(f, from, nonblock, &msgs);
 	if (ret)
 		return ret;
-	ret = mpq_queue_put(q, &msgs, nonblock, deadline);
+	ret = mpq_queue_send(q, &msgs, nonblock, deadline);
 	mpq_msg_free_list(&msgs);
 	return ret < 0 ? ret : 0;
 }
@@ -356,8 +362,8 @@ static int mpq_put_one(struct file *file, struct iov_iter *from,
  * Get one message into @to. Returns its length, 0 at end of stream, or an
  * error; a message that cannot be copied out goes back to the head.
  */
-static long mpq_get_one(struct file *file, struct iov_iter *to,
-			bool nonblock, const ktime_t *deadline, size_t *needed)
+static long mpq_receive_one(struct file *file, struct iov_iter *to,
+			    bool nonblock, const ktime_t *deadline, size_t *needed)
 {
 	struct mpq_queue *q = mpq_fq(file);
 	size_t cap = iov_iter_count(to);
@@ -365,13 +371,13 @@ static long mpq_get_one(struct file *file, struct iov_iter *to,
 	LIST_HEAD(out);
 	long ret;
 
-	ret = mpq_queue_get(q, &cap, 1, mpq_nonblock(file, nonblock),
-			    deadline, &out, needed);
+	ret = mpq_queue_receive(q, &cap, 1, mpq_nonblock(file, nonblock),
+				deadline, &out, needed);
 	if (ret <= 0)
 		return ret;
 	msg = list_first_entry(&out, struct mpq_msg, link);
 	if (mpq_msg_copy_out(to, msg)) {
-		mpq_queue_unget(q, &out);
+		mpq_queue_requeue(q, &out);
 		return -EFAULT;
 	}
 	ret = msg->len;
@@ -384,7 +390,7 @@ static ssize_t mpq_queue_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	size_t needed;
 
-	return mpq_get_one(iocb->ki_filp, to, iocb->ki_flags & IOCB_NOWAIT,
+	return mpq_receive_one(iocb->ki_filp, to, iocb->ki_flags & IOCB_NOWAIT,
 			   NULL, &needed);
 }
 
@@ -393,8 +399,8 @@ static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	size_t len = iov_iter_count(from);
 	int ret;
 
-	ret = mpq_put_one(iocb->ki_filp, from, iocb->ki_flags & IOCB_NOWAIT,
-			  NULL);
+	ret = mpq_send_one(iocb->ki_filp, from, iocb->ki_flags & IOCB_NOWAIT,
+			   NULL);
 	return ret ? ret : len;
 }
 
@@ -460,7 +466,7 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 		return -EFAULT;
 	if ((x.flags & ~MPQ_XFER_FLAGS) || x.__reserved)
 		return -EINVAL;
-	ret = mpq_get_deadline(&x.deadline, x.flags, &deadline, &dp);
+	ret = mpq_deadline(&x.deadline, x.flags, &deadline, &dp);
 	if (ret)
 		return ret;
 	if (cmd == MPQ_IOC_PUT) {
@@ -470,14 +476,14 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 		if (x.len > MAX_RW_COUNT)
 			return -EMSGSIZE;
 		mpq_ubuf_iter(&iter, ITER_SOURCE, x.buf, x.len);
-		return mpq_put_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK,
+		return mpq_send_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK,
 				   dp);
 	}
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
 	mpq_ubuf_iter(&iter, ITER_DEST, x.buf, x.len);
-	ret = mpq_get_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK, dp,
-			  &needed);
+	ret = mpq_receive_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK, dp,
+			      &needed);
 	if (ret == -EMSGSIZE && put_user((u64)needed, &uarg->len))
 		return -EFAULT;
 	return ret;
@@ -510,8 +516,8 @@ static int mpq_batch_build(struct mpq_file *f, const struct mpq_msgvec *vec,
 	return n;
 }
 
-static long mpq_put_many(struct file *file, const struct mpq_batch *b,
-			 const ktime_t *deadline)
+static long mpq_send_many(struct file *file, const struct mpq_batch *b,
+			  const ktime_t *deadline)
 {
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
 	struct mpq_file *f = file->private_data;
@@ -536,7 +542,7 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 			break;
 		}
 		/* Only the very first message of the batch may block. */
-		ret = mpq_queue_put(q, &msgs, nonblock || done, deadline);
+		ret = mpq_queue_send(q, &msgs, nonblock || done, deadline);
 		mpq_msg_free_list(&msgs);
 		if (ret < 0)
 			break;
@@ -547,8 +553,8 @@ static long mpq_put_many(struct file *file, const struct mpq_batch *b,
 	return done ? done : ret;
 }
 
-static long mpq_get_many(struct file *file, const struct mpq_batch *b,
-			 const ktime_t *deadline)
+static long mpq_receive_many(struct file *file, const struct mpq_batch *b,
+			     const ktime_t *deadline)
 {
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
 	struct mpq_queue *q = mpq_fq(file);
@@ -571,8 +577,8 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 		}
 		for (i = 0; i < n; i++)
 			caps[i] = min_t(u64, vec[i].len, MAX_RW_COUNT);
-		ret = mpq_queue_get(q, caps, n, nonblock || done, deadline,
-				    &out, &needed);
+		ret = mpq_queue_receive(q, caps, n, nonblock || done, deadline,
+					&out, &needed);
 		if (ret <= 0)
 			break;
 		i = 0;
@@ -588,7 +594,7 @@ static long mpq_get_many(struct file *file, const struct mpq_batch *b,
 			/* Free what was delivered; the rest goes back. */
 			list_cut_position(&sent, &out, msg->link.prev);
 			mpq_queue_consume(q, &sent);
-			mpq_queue_unget(q, &out);
+			mpq_queue_requeue(q, &out);
 			ret = -EFAULT;
 			break;
 		}
@@ -614,17 +620,17 @@ static long mpq_ioctl_batch(struct file *file, unsigned int cmd,
 		return -EINVAL;
 	if (!b.count || b.count > MPQ_BATCH_MAX)
 		return -EINVAL;
-	ret = mpq_get_deadline(&b.deadline, b.flags, &deadline, &dp);
+	ret = mpq_deadline(&b.deadline, b.flags, &deadline, &dp);
 	if (ret)
 		return ret;
 	if (cmd == MPQ_IOC_PUT_MANY) {
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EBADF;
-		return mpq_put_many(file, &b, dp);
+		return mpq_send_many(file, &b, dp);
 	}
 	if (!(file->f_mode & FMODE_READ))
 		return -EBADF;
-	return mpq_get_many(file, &b, dp);
+	return mpq_receive_many(file, &b, dp);
 }
 
 static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
@@ -660,7 +666,7 @@ static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
 			return -EFAULT;
 		if ((j.flags & ~MPQ_XFER_TIMEOUT) || j.__reserved)
 			return -EINVAL;
-		ret = mpq_get_deadline(&j.deadline, j.flags, &deadline, &dp);
+		ret = mpq_deadline(&j.deadline, j.flags, &deadline, &dp);
 		return ret ? ret : mpq_queue_join(q, dp);
 	case MPQ_IOC_SHUTDOWN:
 		if (!(file->f_mode & FMODE_WRITE))
@@ -992,23 +998,9 @@ static long mpq_control_ioctl(struct file *file, unsigned int cmd,
 	return -ENOTTY;
 }
 
-static ssize_t mpq_control_read(struct file *file, char __user *buf,
-				size_t count, loff_t *ppos)
-{
-	return -EINVAL;
-}
-
-static ssize_t mpq_control_write(struct file *file, const char __user *buf,
-				 size_t count, loff_t *ppos)
-{
-	return -EINVAL;
-}
-
 static const struct file_operations mpq_control_fops = {
 	.owner = THIS_MODULE,
 	.open = nonseekable_open,
-	.read = mpq_control_read,
-	.write = mpq_control_write,
 	.unlocked_ioctl = mpq_control_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = no_llseek,

@@ -123,25 +123,166 @@ size_t mpq_msg_cost(size_t len);
 struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len);
 void mpq_msg_free(struct mpq_msg *msg);
 unsigned int mpq_msg_free_list(struct list_head *msgs);
-bool mpq_queue_would_block(struct mpq_queue *q, size_t len);
 
+/*
+ * The queue core. "Send" and "receive" move messages (Python's put and
+ * get); "get_ref" and "put_ref" count references, as everywhere in the
+ * kernel. Deadlines are absolute CLOCK_MONOTONIC times, NULL for none.
+ * Every wait is interruptible and returns -ERESTARTSYS on a signal.
+ */
+
+/**
+ * mpq_queue_alloc() - make an empty, open queue.
+ * @attr: its limits, already checked against the module's caps.
+ * @user: its owner, charged for the queue; the queue takes the reference.
+ * @limited: whether @user's charges through this queue are capped.
+ *
+ * Return: the queue with one reference, or NULL.
+ */
 struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
 				  struct mpq_user *user, bool limited);
+
+/**
+ * mpq_queue_get_ref() - take a reference on @q.
+ * @q: the queue.
+ */
 void mpq_queue_get_ref(struct mpq_queue *q);
+
+/**
+ * mpq_queue_put_ref() - drop a reference; the last frees @q and whatever
+ * it still holds.
+ * @q: the queue.
+ */
 void mpq_queue_put_ref(struct mpq_queue *q);
 
-int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
-		  const ktime_t *deadline);
-int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
-		  bool nonblock, const ktime_t *deadline,
-		  struct list_head *out, size_t *needed);
-void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs);
+/**
+ * mpq_queue_would_block() - would a send of @len bytes wait?
+ * @q: the queue.
+ * @len: the message's length.
+ *
+ * A look without the lock, so that a send that may not wait fails before
+ * it allocates and copies a message the queue has no room for (an io_uring
+ * write retried from poll would do that each time). The answer may be
+ * stale either way: a send let through is decided under the lock as ever;
+ * an EAGAIN sends the caller to poll, which looks under the lock.
+ *
+ * Return: true if it would wait.
+ */
+bool mpq_queue_would_block(struct mpq_queue *q, size_t len);
+
+/**
+ * mpq_queue_send() - queue the messages on @msgs, in order.
+ * @q: the queue.
+ * @msgs: messages from mpq_msg_alloc(); those queued leave the list, the
+ *        caller frees what is left.
+ * @nonblock: fail with -EAGAIN rather than wait.
+ * @deadline: when to give up waiting, or NULL.
+ *
+ * Only the first message may wait; the rest go in while they fit without
+ * waiting. Wakes one blocked receiver per message.
+ *
+ * Return: how many were queued, or -EPIPE (shut down), -EAGAIN,
+ * -ETIMEDOUT or -ERESTARTSYS if none was.
+ */
+int mpq_queue_send(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
+		   const ktime_t *deadline);
+
+/**
+ * mpq_queue_receive() - take messages from the head.
+ * @q: the queue.
+ * @caps: @caps[i] is the largest the i-th message may be.
+ * @n: the most to take, at least 1.
+ * @nonblock: fail with -EAGAIN rather than wait.
+ * @deadline: when to give up waiting, or NULL.
+ * @out: where the messages taken go, in order.
+ * @needed: set to the head's length on -EMSGSIZE.
+ *
+ * Only the first may wait. The messages taken are held until the caller
+ * hands them to mpq_queue_consume() or mpq_queue_requeue(): until then the
+ * stream has not ended, even if shut down and empty.
+ *
+ * Return: how many were taken; 0 at end of stream (shut down, empty and
+ * nothing held); or -EMSGSIZE (the head stays), -EAGAIN, -ETIMEDOUT or
+ * -ERESTARTSYS if none was.
+ */
+int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
+		      bool nonblock, const ktime_t *deadline,
+		      struct list_head *out, size_t *needed);
+
+/**
+ * mpq_queue_requeue() - put received messages back at the head.
+ * @q: the queue.
+ * @msgs: from mpq_queue_receive(), in the order taken; emptied.
+ *
+ * For messages that could not be delivered (a failed copy to the reader).
+ * This may leave the queue one batch over maxsize until the next receive;
+ * nothing is lost. After an immediate shutdown they are discarded.
+ */
+void mpq_queue_requeue(struct mpq_queue *q, struct list_head *msgs);
+
+/**
+ * mpq_queue_consume() - the reader copied @msgs out: free them.
+ * @q: the queue.
+ * @msgs: from mpq_queue_receive(); emptied.
+ *
+ * If they were the last held after a shutdown, the stream ends now for
+ * blocked receivers and pollers.
+ */
 void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs);
+
+/**
+ * mpq_queue_task_done() - mark @count tasks finished (Python's task_done()).
+ * @q: the queue.
+ * @count: how many, at least 1.
+ *
+ * Return: 0, or -EINVAL and no change if @count exceeds the unfinished
+ * count.
+ */
 int mpq_queue_task_done(struct mpq_queue *q, u64 count);
+
+/**
+ * mpq_queue_join() - wait until no task is unfinished.
+ * @q: the queue.
+ * @deadline: when to give up, or NULL.
+ *
+ * Return: 0, -ETIMEDOUT or -ERESTARTSYS.
+ */
 int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline);
+
+/**
+ * mpq_queue_shutdown() - shut the queue down for good.
+ * @q: the queue.
+ * @immediate: also discard what is queued, which counts as done for join.
+ *
+ * Blocked senders fail with -EPIPE, blocked receivers look again and find
+ * end of stream once nothing is queued or held.
+ */
 void mpq_queue_shutdown(struct mpq_queue *q, bool immediate);
+
+/**
+ * mpq_queue_stat() - a consistent snapshot of @q's counters.
+ * @q: the queue.
+ * @st: filled in whole; its reserved fields are zeroed.
+ */
 void mpq_queue_stat(struct mpq_queue *q, struct mpq_stat *st);
+
+/**
+ * mpq_queue_head_len() - FIONREAD: the length of the message at the head.
+ * @q: the queue.
+ *
+ * Return: the length, 0 if empty.
+ */
 size_t mpq_queue_head_len(struct mpq_queue *q);
+
+/**
+ * mpq_queue_poll() - poll/epoll events of @q for @file.
+ * @q: the queue.
+ * @file: the file polled, for poll_wait().
+ * @pt: the poll table.
+ *
+ * Return: EPOLLIN a receive would not block, EPOLLOUT a send would not,
+ * EPOLLHUP shut down, EPOLLPRI a join would not block.
+ */
 __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 			poll_table *pt);
 

@@ -37,7 +37,7 @@ static int test_put(struct kunit *test, struct mpq_queue *q, const char *s,
 	int ret;
 
 	list_add_tail(&test_msg(test, q, s)->link, &msgs);
-	ret = mpq_queue_put(q, &msgs, nonblock, NULL);
+	ret = mpq_queue_send(q, &msgs, nonblock, NULL);
 	mpq_msg_free_list(&msgs);
 	return ret;
 }
@@ -50,7 +50,7 @@ static void expect_get(struct kunit *test, struct mpq_queue *q, const char *s)
 	LIST_HEAD(out);
 	int ret;
 
-	ret = mpq_queue_get(q, &cap, 1, true, NULL, &out, &needed);
+	ret = mpq_queue_receive(q, &cap, 1, true, NULL, &out, &needed);
 	if (!s) {
 		KUNIT_EXPECT_EQ(test, ret, 0);
 		return;
@@ -140,8 +140,8 @@ static void mpq_test_emsgsize_keeps_head(struct kunit *test)
 	LIST_HEAD(out);
 
 	test_put(test, q, "hello", true);
-	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
-					    &needed), -EMSGSIZE);
+	KUNIT_EXPECT_EQ(test, mpq_queue_receive(q, &cap, 1, true, NULL, &out,
+						&needed), -EMSGSIZE);
 	KUNIT_EXPECT_EQ(test, needed, 5);
 	KUNIT_EXPECT_TRUE(test, list_empty(&out));
 	expect_get(test, q, "hello");
@@ -160,14 +160,14 @@ static void mpq_test_batch(struct kunit *test)
 	for (i = 0; i < 6; i++)
 		list_add_tail(&test_msg(test, q, "abc")->link, &msgs);
 	/* maxsize 4: a batch of six queues four and leaves two */
-	KUNIT_EXPECT_EQ(test, mpq_queue_put(q, &msgs, true, NULL), 4);
+	KUNIT_EXPECT_EQ(test, mpq_queue_send(q, &msgs, true, NULL), 4);
 	KUNIT_EXPECT_EQ(test, list_count_nodes(&msgs), 2);
 	mpq_msg_free_list(&msgs);
 	/* the third capacity is too small: the batch stops before it */
-	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, caps, 3, true, NULL, &out,
-					    &needed), 2);
+	KUNIT_EXPECT_EQ(test, mpq_queue_receive(q, caps, 3, true, NULL, &out,
+						&needed), 2);
 	/* a failed copy puts them back at the head, in order */
-	mpq_queue_unget(q, &out);
+	mpq_queue_requeue(q, &out);
 	KUNIT_EXPECT_TRUE(test, list_empty(&out));
 	for (i = 0; i < 4; i++)
 		expect_get(test, q, "abc");
@@ -243,8 +243,8 @@ static void mpq_test_deadline(struct kunit *test)
 	size_t cap = 64, needed;
 	LIST_HEAD(out);
 
-	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, false, &deadline,
-					    &out, &needed), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, mpq_queue_receive(q, &cap, 1, false, &deadline,
+						&out, &needed), -ETIMEDOUT);
 	/* never early */
 	KUNIT_EXPECT_GE(test, ktime_get(), deadline);
 	mpq_queue_put_ref(q);
@@ -264,7 +264,7 @@ static int getter_fn(void *arg)
 	struct mpq_msg *msg;
 	LIST_HEAD(out);
 
-	g->ret = mpq_queue_get(g->q, &cap, 1, false, NULL, &out, &needed);
+	g->ret = mpq_queue_receive(g->q, &cap, 1, false, NULL, &out, &needed);
 	if (g->ret == 1) {
 		msg = list_first_entry(&out, struct mpq_msg, link);
 		memcpy(g->data, msg->data, msg->len);
@@ -411,12 +411,12 @@ static void mpq_test_eos_waits_for_held(struct kunit *test)
 
 	test_put(test, q, "last", true);
 	mpq_queue_shutdown(q, false);
-	KUNIT_ASSERT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
-					    &needed), 1);
-	KUNIT_EXPECT_EQ(test, mpq_queue_get(q, &cap, 1, true, NULL, &out,
-					    &needed), -EAGAIN);
+	KUNIT_ASSERT_EQ(test, mpq_queue_receive(q, &cap, 1, true, NULL, &out,
+						&needed), 1);
+	KUNIT_EXPECT_EQ(test, mpq_queue_receive(q, &cap, 1, true, NULL, &out,
+						&needed), -EAGAIN);
 	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLIN));
-	mpq_queue_unget(q, &out);
+	mpq_queue_requeue(q, &out);
 	expect_get(test, q, "last");
 	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLIN));
 	expect_get(test, q, NULL);

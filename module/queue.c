@@ -501,8 +501,8 @@ static void mpq_notify(struct mpq_queue *q, const struct mpq_wake *wake,
  * it for us, then queue what else fits. Returns how many were queued, or an
  * error with @msgs as it was; @events gets what pollers should hear of.
  */
-static int mpq_put_wait(struct mpq_queue *q, struct list_head *msgs,
-			const ktime_t *deadline, struct mpq_wake *wake,
+static int mpq_send_wait(struct mpq_queue *q, struct list_head *msgs,
+			 const ktime_t *deadline, struct mpq_wake *wake,
 			__poll_t *events)
 	__must_hold(&q->lock)
 {
@@ -532,14 +532,6 @@ static int mpq_put_wait(struct mpq_queue *q, struct list_head *msgs,
 	return 1 + mpq_enqueue_run(q, msgs);
 }
 
-/*
- * Would a put of @len bytes wait? A look without the lock, so that a put
- * that may not wait fails before it allocates and copies a message the
- * queue has no room for (an io_uring write retried from poll would do
- * that each time). The answer may be stale either way: a put let through
- * is decided under the lock as ever; an EAGAIN sends the caller to poll,
- * which looks under the lock and reports the room at once.
- */
 bool mpq_queue_would_block(struct mpq_queue *q, size_t len)
 {
 	u64 maxsize = q->attr.maxsize;
@@ -553,14 +545,8 @@ bool mpq_queue_would_block(struct mpq_queue *q, size_t len)
 	return data_race(q->bytes) + len > q->attr.maxbytes;
 }
 
-/*
- * Put the messages on @msgs in order. Only the first may wait (unless
- * @nonblock); the rest go in while they fit without waiting. Queued
- * messages leave @msgs; the caller frees what is left. Returns how many
- * were queued, or an error if none was.
- */
-int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
-		  const ktime_t *deadline)
+int mpq_queue_send(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
+		   const ktime_t *deadline)
 {
 	struct mpq_wake wake = { .n = 0 };
 	__poll_t events = 0;
@@ -574,7 +560,7 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 	/* FIFO among putters: a small put never overtakes a big one. */
 	if (!ret)
 		ret = nonblock ? -EAGAIN :
-		      mpq_put_wait(q, msgs, deadline, &wake, &events);
+		      mpq_send_wait(q, msgs, deadline, &wake, &events);
 	if (ret > 0) {
 		mpq_feed_getters(q, &wake);
 		events |= EPOLLIN | EPOLLRDNORM;
@@ -586,18 +572,35 @@ int mpq_queue_put(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 }
 
 /*
- * Take up to @n messages, the i-th no longer than @caps[i], onto @out. Only
- * the first may wait (unless @nonblock). Returns how many were taken, 0 at
- * end of stream (shut down and empty), or an error if none was; -EMSGSIZE
- * leaves the head in place and stores its length in @needed.
+ * Sleep until a put hands us a message no longer than @caps[0], then take
+ * what else has come, up to @n in all, without waiting. Returns how many
+ * were taken, MPQ_WAKE_RETRY when the queue must be looked at again, or an
+ * error.
  */
-int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
-		  bool nonblock, const ktime_t *deadline,
+static int mpq_receive_wait(struct mpq_queue *q, const size_t *caps,
+			    unsigned int n, const ktime_t *deadline,
+			    struct list_head *out)
+	__must_hold(&q->lock)
+{
+	struct mpq_waiter w = { .cap = caps[0] };
+	int ret;
+
+	list_add_tail(&w.link, &q->getters);
+	q->nr_getters++;
+	ret = mpq_sleep(q, &w, deadline);
+	q->nr_getters--;
+	if (ret)
+		return ret;
+	list_add_tail(&w.msg->link, out);
+	return 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+}
+
+int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
+		      bool nonblock, const ktime_t *deadline,
 		  struct list_head *out, size_t *needed)
 {
 	struct mpq_wake wake = { .n = 0 };
 	__poll_t events = EPOLLOUT | EPOLLWRNORM;
-	struct mpq_waiter w;
 	unsigned int got = 0;
 	struct mpq_msg *msg;
 	int ret = 0;
@@ -623,19 +626,11 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 			ret = -EAGAIN;
 			break;
 		}
-		w.cap = caps[0];
-		w.msg = NULL;
-		list_add_tail(&w.link, &q->getters);
-		q->nr_getters++;
-		ret = mpq_sleep(q, &w, deadline);
-		q->nr_getters--;
+		ret = mpq_receive_wait(q, caps, n, deadline, out);
 		if (ret == MPQ_WAKE_RETRY)
 			continue;
-		if (ret)
-			break;
-		/* Handed one; take what else has come without waiting. */
-		list_add_tail(&w.msg->link, out);
-		got = 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+		if (ret > 0)
+			got = ret;
 		break;
 	}
 	/* The room made may let blocked putters in: they are news too. */
@@ -647,12 +642,7 @@ int mpq_queue_get(struct mpq_queue *q, const size_t *caps, unsigned int n,
 	return got ? got : ret;
 }
 
-/*
- * Put messages taken by mpq_queue_get() back at the head, in order, when
- * they could not be delivered (a failed copy to the reader). This may leave
- * the queue one batch over maxsize until the next get; nothing is lost.
- */
-void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
+void mpq_queue_requeue(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_wake wake = { .n = 0 };
 	struct mpq_msg *msg;
@@ -678,10 +668,6 @@ void mpq_queue_unget(struct mpq_queue *q, struct list_head *msgs)
 	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 }
 
-/*
- * The reader copied @msgs out: free them. If they were the last held after
- * a shutdown, the stream ends now for blocked getters and pollers.
- */
 void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_wake wake = { .n = 0 };
@@ -733,11 +719,6 @@ int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline)
 	return ret;
 }
 
-/*
- * Shut the queue down for good. Blocked putters fail with EPIPE, blocked
- * getters look again and find end of stream; @immediate also discards what
- * is queued, which counts as done for join().
- */
 void mpq_queue_shutdown(struct mpq_queue *q, bool immediate)
 {
 	struct mpq_wake wake = { .n = 0 };

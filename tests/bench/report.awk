@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Documentation/benchmarks.md from the CSV of tests/bench/mpq-bench (POSIX awk).
+# Documentation/dev-tools/benchmarks.md from the CSV of tests/bench/mpq-bench (POSIX awk).
 # Run by tests/bench/mpq-bench-run, which passes facts about the host:
 #   awk -f report.awk -v host_cpu=... -v load_before=... -v load_after=...
 #       -v qemu=... -v vm_smp=... -v vm_mem=... -v png=... -v csvname=... CSV

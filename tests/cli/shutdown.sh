@@ -51,7 +51,7 @@ run "$MPQCTL" shutdown "$q" --immediate
 is "$rc" 0 "shutdown --immediate exits 0"
 is "$(cat "/sys/class/mpq/$q/qsize")" 0 "the queued messages are gone"
 is "$(cat "/sys/class/mpq/$q/unfinished")" 0 "and no longer unfinished"
-is "$(cat "/sys/class/mpq/$q/shutdown")" 2 "sysfs says shut down immediately"
+is "$(cat "/sys/class/mpq/$q/state")" immediate "sysfs says shut down immediately"
 run "$MPQCTL" get "$q" --nowait
 is "$rc" 4 "get after an immediate shutdown: status 4"
 run "$MPQCTL" join "$q" --timeout 5

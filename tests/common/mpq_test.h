@@ -455,23 +455,35 @@ static inline int run_as(uid_t uid, gid_t gid, int (*fn)(const char *),
 	return val;
 }
 
-static inline int read_file_u64(const char *path, unsigned long long *val)
+/* The first line of @path, without its newline, in @buf; 0 or -errno. */
+static inline int read_file_line(const char *path, char *buf, size_t size)
 {
-	char buf[64], *end;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	*val = 0;
+	buf[0] = '\0';
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return n < 0 ? -errno : -ENODATA;
 	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static inline int read_file_u64(const char *path, unsigned long long *val)
+{
+	char buf[64], *end;
+	int ret = read_file_line(path, buf, sizeof(buf));
+
+	*val = 0;
+	if (ret)
+		return ret;
 	errno = 0;
 	*val = strtoull(buf, &end, 0);
-	if (errno || end == buf || (*end != '\n' && *end != '\0'))
+	if (errno || end == buf || *end != '\0')
 		return -EINVAL;
 	return 0;
 }

@@ -68,6 +68,17 @@ static unsigned long long sysfs_attr(const char *name, const char *attr)
 	return read_file_u64(path, &val) ? ~0ULL : val;
 }
 
+/* The word in /sys/class/mpq/@name/@attr, "" if unreadable. */
+static const char *sysfs_word(const char *name, const char *attr)
+{
+	static char buf[32];
+	char path[160];
+
+	snprintf(path, sizeof(path), MPQ_SYSFS_DIR "/%s/%s", name, attr);
+	read_file_line(path, buf, sizeof(buf));
+	return buf;
+}
+
 /* Run @fn(@arg) in a child as nobody; returns its result (0 or -errno). */
 static int as_nobody(int (*fn)(const char *), const char *arg)
 {
@@ -629,7 +640,7 @@ TEST_F(nq, sysfs_attributes)
 {
 	static const char *const attrs[] = {
 		"qsize", "maxsize", "unfinished", "bytes", "msgsize_max",
-		"maxbytes", "shutdown",
+		"maxbytes", "state",
 	};
 	struct mpq_create c = { .maxsize = 7, .msgsize_max = 100,
 				.maxbytes = 1000 };
@@ -650,7 +661,7 @@ TEST_F(nq, sysfs_attributes)
 	EXPECT_EQ(0ULL, sysfs_attr(n, "bytes"));
 	EXPECT_EQ(100ULL, sysfs_attr(n, "msgsize_max"));
 	EXPECT_EQ(1000ULL, sysfs_attr(n, "maxbytes"));
-	EXPECT_EQ(0ULL, sysfs_attr(n, "shutdown"));
+	EXPECT_STREQ("open", sysfs_word(n, "state"));
 
 	ASSERT_EQ(5L, q_write(fd, "12345", 5));
 	ASSERT_EQ(3L, q_write(fd, "678", 3));
@@ -663,9 +674,9 @@ TEST_F(nq, sysfs_attributes)
 	EXPECT_EQ(2ULL, sysfs_attr(n, "unfinished"));
 
 	ASSERT_EQ(0, q_shutdown(fd, 0));
-	EXPECT_EQ(1ULL, sysfs_attr(n, "shutdown"));
+	EXPECT_STREQ("shutdown", sysfs_word(n, "state"));
 	ASSERT_EQ(0, q_shutdown(fd, MPQ_SHUTDOWN_IMMEDIATE));
-	EXPECT_EQ(2ULL, sysfs_attr(n, "shutdown"));
+	EXPECT_STREQ("immediate", sysfs_word(n, "state"));
 	EXPECT_EQ(0ULL, sysfs_attr(n, "qsize"));
 	EXPECT_EQ(0ULL, sysfs_attr(n, "bytes"));
 	EXPECT_EQ(0ULL, sysfs_attr(n, "unfinished"));
@@ -687,7 +698,7 @@ TEST_F(nq, sysfs_attributes)
 			close(afd);
 		}
 	}
-	EXPECT_EQ(2ULL, sysfs_attr(n, "shutdown"));
+	EXPECT_STREQ("immediate", sysfs_word(n, "state"));
 	close(fd);
 }
 

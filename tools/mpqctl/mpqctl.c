@@ -19,12 +19,13 @@
 
 #include <mpqdev.h>
 
+/* mpqctl(8)'s exit statuses; not <sysexits.h>'s (whose EX_USAGE is 64). */
 enum {
-	EX_DONE = 0,
-	EX_ERROR = 1,
-	EX_USAGE = 2,
-	EX_WOULDBLOCK = 3,	/* empty, full or timed out */
-	EX_SHUTDOWN = 4,
+	MPQCTL_EXIT_DONE = 0,
+	MPQCTL_EXIT_ERROR = 1,
+	MPQCTL_EXIT_USAGE = 2,
+	MPQCTL_EXIT_WOULDBLOCK = 3,	/* empty, full or timed out */
+	MPQCTL_EXIT_SHUTDOWN = 4,
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -65,14 +66,14 @@ static int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 	usage_line(stderr, cmd);
 	fprintf(stderr, "Try 'mpqctl %s --help'.\n", cmd->name);
-	return EX_USAGE;
+	return MPQCTL_EXIT_USAGE;
 }
 
 static int help(const struct cmd *cmd)
 {
 	usage_line(stdout, cmd);
 	fputs(cmd->help, stdout);
-	return fflush(stdout) ? EX_ERROR : EX_DONE;
+	return fflush(stdout) ? MPQCTL_EXIT_ERROR : MPQCTL_EXIT_DONE;
 }
 
 /*
@@ -87,9 +88,9 @@ static int fail(const struct cmd *cmd, const char *name, int err)
 	switch (err) {
 	case EAGAIN:
 	case ETIMEDOUT:
-		return EX_WOULDBLOCK;
+		return MPQCTL_EXIT_WOULDBLOCK;
 	case EPIPE:
-		return EX_SHUTDOWN;
+		return MPQCTL_EXIT_SHUTDOWN;
 	case ENOENT:
 		what = access(MPQ_CONTROL_PATH, F_OK) ?
 		       "no " MPQ_CONTROL_PATH " (is the mpq module loaded?)" :
@@ -111,7 +112,7 @@ static int fail(const struct cmd *cmd, const char *name, int err)
 		fprintf(stderr, "mpqctl %s: %s: %s\n", cmd->name, name, what);
 	else
 		fprintf(stderr, "mpqctl %s: %s\n", cmd->name, what);
-	return EX_ERROR;
+	return MPQCTL_EXIT_ERROR;
 }
 
 /* A non-negative decimal integer, no sign, no junk. */
@@ -220,7 +221,7 @@ static int one_name(const struct cmd *cmd, int argc, char **argv,
 		return usage_error(cmd, "unexpected argument: %s",
 				   argv[optind + 1]);
 	*name = argv[optind];
-	return EX_DONE;
+	return MPQCTL_EXIT_DONE;
 }
 
 /*
@@ -246,7 +247,7 @@ static int close_queue(const struct cmd *cmd, const char *name, mpq_t *q,
 	int ret = mpq_close(q);
 
 	mpq_free(q);
-	if (ret && status == EX_DONE)
+	if (ret && status == MPQCTL_EXIT_DONE)
 		return fail(cmd, name, -ret);
 	return status;
 }
@@ -282,7 +283,7 @@ static int wait_option(const struct cmd *cmd, int c, struct wait_opts *w)
 	}
 	if (!w->block && w->have_timeout)
 		return usage_error(cmd, "--nowait and --timeout exclude each other");
-	return EX_DONE;
+	return MPQCTL_EXIT_DONE;
 }
 
 /*
@@ -367,9 +368,9 @@ static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 			"  --msgsize: at most --maxbytes and the module's msgsize_limit\n"
 			"  --maxbytes: at most the module's maxbytes_limit\n",
 			cmd->name, name);
-		return EX_ERROR;
+		return MPQCTL_EXIT_ERROR;
 	}
-	return ret ? fail(cmd, name, -ret) : EX_DONE;
+	return ret ? fail(cmd, name, -ret) : MPQCTL_EXIT_DONE;
 }
 
 static int cmd_remove(const struct cmd *cmd, int argc, char **argv)
@@ -383,7 +384,7 @@ static int cmd_remove(const struct cmd *cmd, int argc, char **argv)
 	if (ret)
 		return ret;
 	ret = mpq_unlink(name);
-	return ret ? fail(cmd, name, -ret) : EX_DONE;
+	return ret ? fail(cmd, name, -ret) : MPQCTL_EXIT_DONE;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -391,49 +392,54 @@ static int compare_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmd_list(const struct cmd *cmd, int argc, char **argv)
+/*
+ * The names of all named queues, sorted, in *@names (one allocation: free
+ * it alone). Queues come and go between the two calls: retry on ERANGE.
+ * Returns how many, or a negative errno.
+ */
+static ssize_t list_names(char ***names)
 {
-	char *buf = NULL, *p, **names = NULL;
-	size_t n = 0, i;
-	bool json = false;
+	char *buf = NULL, *p, **v;
 	ssize_t size;
-	int c, status = EX_DONE;
+	size_t n = 0, i;
 
-	c = json_option(cmd, argc, argv, &json);
-	if (c >= 0)
-		return c;
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
-
-	/* Queues come and go between the two calls: retry on ERANGE. */
 	do {
 		size = mpq_list(NULL, 0);
 		if (size < 0)
-			return fail(cmd, NULL, (int)-size);
+			return size;
 		free(buf);
 		buf = malloc((size_t)size + 1);
 		if (!buf)
-			return fail(cmd, NULL, ENOMEM);
+			return -ENOMEM;
 		if (size)
 			size = mpq_list(buf, (size_t)size);
 	} while (size == -ERANGE);
 	if (size < 0) {
 		free(buf);
-		return fail(cmd, NULL, (int)-size);
+		return size;
 	}
-
 	for (p = buf; p < buf + size; p += strlen(p) + 1)
 		n++;
-	names = calloc(n ? n : 1, sizeof(*names));
-	if (!names) {
+	/* The pointers first, the names they point into after them. */
+	v = malloc(n * sizeof(*v) + (size_t)size + 1);
+	if (!v) {
 		free(buf);
-		return fail(cmd, NULL, ENOMEM);
+		return -ENOMEM;
 	}
-	for (i = 0, p = buf; i < n; p += strlen(p) + 1)
-		names[i++] = p;
-	qsort(names, n, sizeof(*names), compare_names);
+	memcpy(v + n, buf, (size_t)size);
+	free(buf);
+	for (i = 0, p = (char *)(v + n); i < n; p += strlen(p) + 1)
+		v[i++] = p;
+	qsort(v, n, sizeof(*v), compare_names);
+	*names = v;
+	return (ssize_t)n;
+}
 
-	/* Names are [A-Za-z0-9._-]: nothing in them needs JSON escaping. */
+/* Names are [A-Za-z0-9._-]: nothing in them needs JSON escaping. */
+static void print_names(char **names, size_t n, bool json)
+{
+	size_t i;
+
 	if (json)
 		fputc('[', stdout);
 	for (i = 0; i < n; i++) {
@@ -444,10 +450,27 @@ static int cmd_list(const struct cmd *cmd, int argc, char **argv)
 	}
 	if (json)
 		fputs("]\n", stdout);
+}
+
+static int cmd_list(const struct cmd *cmd, int argc, char **argv)
+{
+	char **names;
+	bool json = false;
+	ssize_t n;
+	int c, status = MPQCTL_EXIT_DONE;
+
+	c = json_option(cmd, argc, argv, &json);
+	if (c >= 0)
+		return c;
+	if (optind < argc)
+		return usage_error(cmd, "unexpected argument: %s", argv[optind]);
+	n = list_names(&names);
+	if (n < 0)
+		return fail(cmd, NULL, (int)-n);
+	print_names(names, (size_t)n, json);
 	if (fflush(stdout))
 		status = fail(cmd, NULL, errno);
 	free(names);
-	free(buf);
 	return status;
 }
 
@@ -506,7 +529,7 @@ static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 	struct mpq_stat st;
 	const char *name;
 	bool json = false;
-	int c, ret, status = EX_DONE;
+	int c, ret, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
 	c = json_option(cmd, argc, argv, &json);
@@ -565,7 +588,7 @@ static int cmd_usage(const struct cmd *cmd, int argc, char **argv)
 	print_limit("named_max", u.named_max, json);
 	if (json)
 		fputs("}\n", stdout);
-	return fflush(stdout) ? fail(cmd, NULL, errno) : EX_DONE;
+	return fflush(stdout) ? fail(cmd, NULL, errno) : MPQCTL_EXIT_DONE;
 }
 
 /* Queue every message of msgs[0..count), waiting as w says. */
@@ -583,7 +606,7 @@ static int put_all(const struct cmd *cmd, const char *name, mpq_t *q,
 			return fail(cmd, name, (int)-n);
 		done += (size_t)n;
 	}
-	return EX_DONE;
+	return MPQCTL_EXIT_DONE;
 }
 
 /*
@@ -598,13 +621,13 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 	struct mpq_msg msgs[PUT_BATCH];
 	size_t cap = 65536, len = 0, start, count;
 	char *buf = malloc(cap), *p, *nl;
-	int status = EX_DONE;
+	int status = MPQCTL_EXIT_DONE;
 	bool eof = false;
 	ssize_t r;
 
 	if (!buf)
 		return fail(cmd, NULL, ENOMEM);
-	while (!eof && status == EX_DONE) {
+	while (!eof && status == MPQCTL_EXIT_DONE) {
 		if (len == cap) {
 			p = realloc(buf, cap * 2);
 			if (!p) {
@@ -620,14 +643,14 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 				continue;
 			fprintf(stderr, "mpqctl %s: reading stdin: %s\n",
 				cmd->name, strerror(errno));
-			status = EX_ERROR;
+			status = MPQCTL_EXIT_ERROR;
 			break;
 		}
 		eof = r == 0;
 		len += (size_t)r;
 		start = 0;
 		count = 0;
-		while (start < len && status == EX_DONE) {
+		while (start < len && status == MPQCTL_EXIT_DONE) {
 			nl = memchr(buf + start, '\n', len - start);
 			if (!nl && !eof)
 				break;
@@ -643,7 +666,7 @@ static int put_stdin(const struct cmd *cmd, const char *name, mpq_t *q,
 				count = 0;
 			}
 		}
-		if (count && status == EX_DONE)
+		if (count && status == MPQCTL_EXIT_DONE)
 			status = put_all(cmd, name, q, msgs, count, w);
 		memmove(buf, buf + start, len - start);
 		len -= start;
@@ -663,7 +686,7 @@ static int cmd_put(const struct cmd *cmd, int argc, char **argv)
 	struct wait_opts w = { .block = true };
 	struct mpq_msg *msgs;
 	const char *name;
-	int c, i, n, status = EX_DONE;
+	int c, i, n, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -715,7 +738,7 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 	struct wait_opts w = { .block = true };
 	uint64_t count = 1, got;
 	const char *name;
-	int c, status = EX_DONE;
+	int c, status = MPQCTL_EXIT_DONE;
 	void *item;
 	ssize_t len;
 	mpq_t *q;
@@ -763,7 +786,7 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 		if (fflush(stdout)) {
 			fprintf(stderr, "mpqctl %s: writing stdout: %s\n",
 				cmd->name, strerror(errno));
-			status = EX_ERROR;
+			status = MPQCTL_EXIT_ERROR;
 			break;
 		}
 	}
@@ -774,7 +797,7 @@ static int cmd_task_done(const struct cmd *cmd, int argc, char **argv)
 {
 	const char *name;
 	uint64_t count = 1;
-	int c, ret, status = EX_DONE;
+	int c, ret, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
 	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
@@ -800,7 +823,7 @@ static int cmd_task_done(const struct cmd *cmd, int argc, char **argv)
 	if (ret == -EINVAL) {
 		fprintf(stderr, "mpqctl %s: %s: task-done called more times than items were put\n",
 			cmd->name, name);
-		status = EX_ERROR;
+		status = MPQCTL_EXIT_ERROR;
 	} else if (ret) {
 		status = fail(cmd, name, -ret);
 	}
@@ -816,7 +839,7 @@ static int cmd_join(const struct cmd *cmd, int argc, char **argv)
 	};
 	struct wait_opts w = { .block = true };
 	const char *name;
-	int c, ret, status = EX_DONE;
+	int c, ret, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -851,7 +874,7 @@ static int cmd_shutdown(const struct cmd *cmd, int argc, char **argv)
 	};
 	bool immediate = false;
 	const char *name;
-	int c, ret, status = EX_DONE;
+	int c, ret, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -937,7 +960,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		usage(stderr);
-		return EX_USAGE;
+		return MPQCTL_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
@@ -946,12 +969,12 @@ int main(int argc, char **argv)
 				if (!strcmp(argv[2], cmds[i].name))
 					return help(&cmds[i]);
 		usage(stdout);
-		return fflush(stdout) ? EX_ERROR : EX_DONE;
+		return fflush(stdout) ? MPQCTL_EXIT_ERROR : MPQCTL_EXIT_DONE;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("mpqctl (libmpqdev) %d.%d\n", MPQDEV_VERSION_MAJOR,
 		       MPQDEV_VERSION_MINOR);
-		return EX_DONE;
+		return MPQCTL_EXIT_DONE;
 	}
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name))
@@ -961,5 +984,5 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "mpqctl: unknown command: %s\n", argv[1]);
 	usage(stderr);
-	return EX_USAGE;
+	return MPQCTL_EXIT_USAGE;
 }

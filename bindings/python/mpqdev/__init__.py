@@ -12,7 +12,7 @@ exact, and shutdown() ends the stream for every consumer at once.
 
 Exceptions are queue.Empty, queue.Full, mpqdev.ShutDown (queue.ShutDown on
 Python 3.13+) and ValueError (closed queue, task_done() called too often,
-object too large). See Documentation/python.rst.
+object too large). See Documentation/userspace-api/python.rst.
 """
 import asyncio as _asyncio
 import copyreg as _copyreg

@@ -8,7 +8,7 @@
  * flag bits must be zero: the kernel answers EINVAL otherwise, which keeps
  * room to extend every call without breaking old binaries.
  *
- * See Documentation/mpq.rst for the full description.
+ * See Documentation/userspace-api/mpq.rst for the full description.
  */
 #ifndef _UAPI_LINUX_MPQ_H
 #define _UAPI_LINUX_MPQ_H
