@@ -15,7 +15,7 @@ export PREFIX DESTDIR
 
 SUBDIRS := libmpqdev tools/mpqctl tests examples bindings/python
 
-.PHONY: all module modules_install userspace $(SUBDIRS) clean install check check-debug \
+.PHONY: all module modules_install userspace $(SUBDIRS) clean install uninstall check check-debug \
 	demo bench checkpatch deps
 
 all: module userspace
@@ -40,6 +40,11 @@ install: userspace
 	$(MAKE) -C libmpqdev install
 	$(MAKE) -C tools/mpqctl install
 	$(MAKE) -C bindings/python install
+
+uninstall:
+	$(MAKE) -C libmpqdev uninstall
+	$(MAKE) -C tools/mpqctl uninstall
+	$(MAKE) -C bindings/python uninstall
 
 # Debian packages needed to build and test; installed when run as root.
 deps:

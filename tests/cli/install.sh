@@ -104,7 +104,9 @@ done
 is "$warned" "" "man --warnings -l renders every installed page cleanly"
 
 run make -s -C "$top/libmpqdev" uninstall PREFIX=$prefix DESTDIR="$root"
+run make -s -C "$top/tools/mpqctl" uninstall PREFIX=$prefix DESTDIR="$root"
 left=$(find "$root$prefix/lib" "$root$prefix/include" "$root$prefix/share" \
+	"$root$prefix/bin" \
 	-type f 2>/dev/null | tr '\n' ' ')
 is "$left" "" "make uninstall removes what install put there"
 # Leave the build tree's mpqdev.pc as a plain `make` writes it.
