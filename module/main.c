@@ -18,11 +18,13 @@
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/idr.h>
+#include <linux/io_uring.h>
 #include <asm/ioctls.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/time64.h>
@@ -80,13 +82,17 @@ MODULE_PARM_DESC(bytes_per_user, "Kernel memory one user's queues may hold (byte
 
 /*
  * A named queue. It holds a reference on its queue and lives as long as
- * its device; the registry (mpq_names, mpq_minors) holds the device until
- * the queue is removed. All registry changes happen under mpq_lock.
+ * its device; the registry (mpq_names for listing, mpq_by_name for lookup,
+ * mpq_minors for open) holds the device until the queue is removed. All
+ * registry changes happen under mpq_lock; lookups by name and by minor
+ * cost the same at 60,000 queues as at 10.
  */
 struct mpq_named {
 	struct device dev;
 	struct mpq_queue *q;
 	struct list_head link;		/* in mpq_names */
+	struct rhash_head hnode;	/* in mpq_by_name */
+	char name[MPQ_NAME_SIZE];	/* the key: NUL-padded */
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
@@ -94,7 +100,15 @@ struct mpq_named {
 
 static DEFINE_MUTEX(mpq_lock);
 static LIST_HEAD(mpq_names);
+static struct rhashtable mpq_by_name;
 static DEFINE_IDR(mpq_minors);
+
+static const struct rhashtable_params mpq_name_params = {
+	.key_len = MPQ_NAME_SIZE,
+	.key_offset = offsetof(struct mpq_named, name),
+	.head_offset = offsetof(struct mpq_named, hnode),
+	.automatic_shrinking = true,
+};
 
 static dev_t mpq_devt;
 static struct class *mpq_class;
@@ -684,6 +698,54 @@ static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
 	return -ENOTTY;
 }
 
+/*
+ * IORING_OP_URING_CMD: what read and write cannot say (see the UAPI). A
+ * command never waits: on 6.1 a uring_cmd that waits cannot be cancelled
+ * (IORING_URING_CMD_CANCELABLE came in 6.7), so it would hold up the
+ * teardown of its ring. Its result is posted here and -EIOCBQUEUED
+ * returned, as ublk does, so that "would block" reaches the CQE as
+ * -EAGAIN rather than sending the command to an io-wq worker to sleep in.
+ * @ioucmd->cmd is in memory the submitter shares: each field is read once.
+ */
+static int mpq_queue_uring_cmd(struct io_uring_cmd *ioucmd,
+			       unsigned int issue_flags)
+{
+	const struct mpq_uring_cmd *uc = ioucmd->cmd;
+	struct file *file = ioucmd->file;
+	u64 addr = READ_ONCE(uc->addr);
+	u32 len = READ_ONCE(uc->len);
+	struct iov_iter iter;
+	size_t needed = 0;
+	long ret;
+
+	if (READ_ONCE(uc->flags) || (ioucmd->flags & IORING_URING_CMD_FIXED)) {
+		ret = -EINVAL;
+	} else if (ioucmd->cmd_op == MPQ_URING_CMD_PUT) {
+		ret = -EBADF;
+		if (file->f_mode & FMODE_WRITE) {
+			mpq_ubuf_iter(&iter, ITER_SOURCE, addr, len);
+			ret = len > MAX_RW_COUNT ? -EMSGSIZE :
+			      mpq_send_one(file, &iter, true, NULL);
+		}
+	} else if (ioucmd->cmd_op == MPQ_URING_CMD_GET) {
+		ret = -EBADF;
+		if (file->f_mode & FMODE_READ) {
+			mpq_ubuf_iter(&iter, ITER_DEST, addr, len);
+			ret = mpq_receive_one(file, &iter, true, NULL, &needed);
+		}
+	} else if (ioucmd->cmd_op == MPQ_URING_CMD_TASK_DONE) {
+		ret = -EBADF;
+		if (file->f_mode & FMODE_READ)
+			ret = len ? -EINVAL : mpq_queue_task_done(mpq_fq(file),
+								   addr);
+	} else {
+		ret = -ENOTTY;
+	}
+	io_uring_cmd_done(ioucmd, ret, ret == -EMSGSIZE ? needed : 0,
+			  issue_flags);
+	return -EIOCBQUEUED;
+}
+
 static const struct file_operations mpq_queue_fops = {
 	.owner = THIS_MODULE,
 	.open = mpq_queue_open,
@@ -693,6 +755,7 @@ static const struct file_operations mpq_queue_fops = {
 	.poll = mpq_queue_fpoll,
 	.unlocked_ioctl = mpq_queue_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.uring_cmd = mpq_queue_uring_cmd,
 	.fasync = mpq_queue_fasync,
 	.llseek = no_llseek,
 };
@@ -797,15 +860,14 @@ free:
 	return fd;
 }
 
+/* @name is NUL-terminated within MPQ_NAME_SIZE; what follows may be junk. */
 static struct mpq_named *mpq_find(const char *name)
 {
-	struct mpq_named *nq;
+	char key[MPQ_NAME_SIZE] = {};
 
 	lockdep_assert_held(&mpq_lock);
-	list_for_each_entry(nq, &mpq_names, link)
-		if (!strcmp(dev_name(&nq->dev), name))
-			return nq;
-	return NULL;
+	strscpy(key, name, sizeof(key));
+	return rhashtable_lookup_fast(&mpq_by_name, key, mpq_name_params);
 }
 
 static int mpq_create_named(const struct mpq_create *c)
@@ -836,7 +898,8 @@ static int mpq_create_named(const struct mpq_create *c)
 	nq->dev.class = mpq_class;
 	nq->dev.type = &mpq_named_type;
 	/* From here on put_device() frees nq and its queue. */
-	ret = dev_set_name(&nq->dev, "%s", c->name);
+	strscpy(nq->name, c->name, sizeof(nq->name));
+	ret = dev_set_name(&nq->dev, "%s", nq->name);
 	if (ret)
 		goto put;
 
@@ -863,8 +926,15 @@ static int mpq_create_named(const struct mpq_create *c)
 		goto unlock;
 	}
 	nq->dev.devt = MKDEV(MAJOR(mpq_devt), minor);
+	ret = rhashtable_insert_fast(&mpq_by_name, &nq->hnode, mpq_name_params);
+	if (ret) {
+		idr_remove(&mpq_minors, minor);
+		goto unlock;
+	}
 	ret = device_add(&nq->dev);
 	if (ret) {
+		rhashtable_remove_fast(&mpq_by_name, &nq->hnode,
+				       mpq_name_params);
 		idr_remove(&mpq_minors, minor);
 		goto unlock;
 	}
@@ -898,6 +968,8 @@ static int mpq_remove(const char *name)
 		ret = -EPERM;
 	} else {
 		idr_remove(&mpq_minors, MINOR(nq->dev.devt));
+		rhashtable_remove_fast(&mpq_by_name, &nq->hnode,
+				       mpq_name_params);
 		list_del(&nq->link);
 		nq->q->user->named--;
 		/* Under the lock, so the name is free when we return. */
@@ -1010,9 +1082,12 @@ static int __init mpq_init(void)
 {
 	int ret;
 
-	ret = alloc_chrdev_region(&mpq_devt, 0, MPQ_MINORS, "mpq");
+	ret = rhashtable_init(&mpq_by_name, &mpq_name_params);
 	if (ret)
 		return ret;
+	ret = alloc_chrdev_region(&mpq_devt, 0, MPQ_MINORS, "mpq");
+	if (ret)
+		goto names;
 	mpq_class = class_create(THIS_MODULE, "mpq");
 	if (IS_ERR(mpq_class)) {
 		ret = PTR_ERR(mpq_class);
@@ -1046,6 +1121,8 @@ class:
 	class_destroy(mpq_class);
 unregister:
 	unregister_chrdev_region(mpq_devt, MPQ_MINORS);
+names:
+	rhashtable_destroy(&mpq_by_name);
 	return ret;
 }
 
@@ -1058,6 +1135,7 @@ static void __exit mpq_exit(void)
 	class_destroy(mpq_class);
 	unregister_chrdev_region(mpq_devt, MPQ_MINORS);
 	idr_destroy(&mpq_minors);
+	rhashtable_destroy(&mpq_by_name);
 }
 
 module_init(mpq_init);

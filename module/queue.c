@@ -696,8 +696,13 @@ int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 	if (idle)
 		mpq_complete_all(&q->joiners, 0, &wake);
 	mpq_unlock_wake(q, &wake);
+	/*
+	 * Unkeyed: io_uring (6.1) drops wakeups keyed with EPOLLPRI alone, so
+	 * an IORING_OP_POLL_ADD of EPOLLPRI would never hear of this one;
+	 * unkeyed, every poller looks again and sees what it waits for.
+	 */
 	if (idle)
-		mpq_notify(q, &wake, EPOLLPRI);
+		mpq_notify(q, &wake, 0);
 	return 0;
 }
 
@@ -770,6 +775,23 @@ size_t mpq_queue_head_len(struct mpq_queue *q)
 	return len;
 }
 
+/*
+ * io_uring waits for a read or write that would block by polling for
+ * EPOLLIN or EPOLLOUT with EPOLLPRI | EPOLLET added, and retries it on any
+ * of them; after 128 retries the request goes to an io-wq worker. "A join
+ * would not block" is a level, true whenever the queue is idle, so such a
+ * read would be retried at once, again and again. Edge-triggered pollers
+ * of EPOLLIN or EPOLLOUT are therefore not told of EPOLLPRI: epoll users
+ * who want it edge-triggered register it alone.
+ */
+static bool mpq_poll_wants_pri(poll_table *pt)
+{
+	__poll_t req = poll_requested_events(pt);
+
+	return req == ~(__poll_t)0 || !(req & EPOLLET) ||
+	       !(req & (EPOLLIN | EPOLLOUT));
+}
+
 __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 			poll_table *pt)
 {
@@ -786,7 +808,7 @@ __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (q->state != MPQ_STATE_OPEN)
 		mask |= EPOLLHUP;
-	if (!q->unfinished)
+	if (!q->unfinished && mpq_poll_wants_pri(pt))
 		mask |= EPOLLPRI;
 	spin_unlock(&q->lock);
 	return mask;

@@ -76,7 +76,16 @@ done
 same "$(echo "$out" | grep -c '^producer: queue shut down$')" 1 \
 	"shutdown: one shutdown call, no sentinels"
 
-# (e) the shell job queue.
+# (e) the io_uring consumer: every item once, acknowledged before join.
+run uring_worker
+same "$(echo "$out" | sed -n 's/^consumer: worked on item //p' | sort -n)" \
+	"$(seq 1 16)" "uring_worker: every item worked on exactly once"
+same "$(echo "$out" | grep -c '^producer: all 16 items done$')" 1 \
+	"uring_worker: join returned once all were acknowledged"
+same "$(echo "$out" | tail -n 1)" "consumer: 16 items, end of stream" \
+	"uring_worker: the consumer's gets end at end of stream"
+
+# (f) the shell job queue.
 before=$("$MPQCTL" list)
 run jobqueue.sh
 same "$(echo "$out" | sed -n 's/^\(job [0-9]*\): done by worker [12]$/\1/p')" \

@@ -168,6 +168,23 @@ struct mpq_batch {
 	__u64 __reserved[2];
 };
 
+/*
+ * io_uring: IORING_OP_URING_CMD on a queue descriptor, with sqe->cmd_op
+ * one of MPQ_URING_CMD_* and sqe->cmd a struct mpq_uring_cmd, for what
+ * IORING_OP_READ/WRITE cannot say. A command completes at once and never
+ * waits (nor goes to an io-wq worker): what would wait completes with
+ * -EAGAIN. To wait, link it after an IORING_OP_POLL_ADD, or use
+ * IORING_OP_READ/WRITE, which wait through poll. cqe->res is what the
+ * ioctl of the same name returns; for a GET that fails with -EMSGSIZE on
+ * a ring set up with IORING_SETUP_CQE32, cqe->big_cqe[0] is the length
+ * of the message at the head.
+ */
+struct mpq_uring_cmd {
+	__u64 addr;		/* PUT, GET: void *; TASK_DONE: the count */
+	__u32 len;		/* PUT: message length; GET: capacity */
+	__u32 flags;		/* none defined: 0 */
+};
+
 #define MPQ_IOC_MAGIC		0xB9
 
 /* On /dev/mpq/control */
@@ -186,5 +203,10 @@ struct mpq_batch {
 #define MPQ_IOC_STAT		_IOR(MPQ_IOC_MAGIC, 0x15, struct mpq_stat)
 #define MPQ_IOC_PUT_MANY	_IOW(MPQ_IOC_MAGIC, 0x16, struct mpq_batch)
 #define MPQ_IOC_GET_MANY	_IOW(MPQ_IOC_MAGIC, 0x17, struct mpq_batch)
+
+/* sqe->cmd_op of IORING_OP_URING_CMD on a queue descriptor */
+#define MPQ_URING_CMD_PUT	_IOW(MPQ_IOC_MAGIC, 0x20, struct mpq_uring_cmd)
+#define MPQ_URING_CMD_GET	_IOWR(MPQ_IOC_MAGIC, 0x21, struct mpq_uring_cmd)
+#define MPQ_URING_CMD_TASK_DONE	_IOW(MPQ_IOC_MAGIC, 0x22, struct mpq_uring_cmd)
 
 #endif /* _UAPI_LINUX_MPQ_H */
