@@ -573,13 +573,14 @@ int mpq_queue_send(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 
 /*
  * Sleep until a put hands us a message no longer than @caps[0], then take
- * what else has come, up to @n in all, without waiting. Returns how many
- * were taken, MPQ_WAKE_RETRY when the queue must be looked at again, or an
- * error.
+ * what else has come, up to @n in all, without waiting, and count them in
+ * @got. Returns 0, MPQ_WAKE_RETRY when the queue must be looked at again,
+ * or an error. (The count is not the return value: one message taken
+ * would read as MPQ_WAKE_RETRY.)
  */
 static int mpq_receive_wait(struct mpq_queue *q, const size_t *caps,
 			    unsigned int n, const ktime_t *deadline,
-			    struct list_head *out)
+			    struct list_head *out, unsigned int *got)
 	__must_hold(&q->lock)
 {
 	struct mpq_waiter w = { .cap = caps[0] };
@@ -592,7 +593,8 @@ static int mpq_receive_wait(struct mpq_queue *q, const size_t *caps,
 	if (ret)
 		return ret;
 	list_add_tail(&w.msg->link, out);
-	return 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+	*got = 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+	return 0;
 }
 
 int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
@@ -626,11 +628,9 @@ int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
 			ret = -EAGAIN;
 			break;
 		}
-		ret = mpq_receive_wait(q, caps, n, deadline, out);
+		ret = mpq_receive_wait(q, caps, n, deadline, out, &got);
 		if (ret == MPQ_WAKE_RETRY)
 			continue;
-		if (ret > 0)
-			got = ret;
 		break;
 	}
 	/* The room made may let blocked putters in: they are news too. */
