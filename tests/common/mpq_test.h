@@ -12,8 +12,9 @@
  * UAPI:       mpq_control(), control_ioctl(), mpq_new(), mpq_new_named(),
  *             mpq_remove(), mpq_open_named(), mpq_test_name(); on a queue
  *             descriptor q_put(), q_get(), q_get_len(), q_stat(),
- *             q_task_done(), q_join(), q_join_soon(), q_shutdown(),
- *             q_fionread(), q_write(), q_read(), q_puts()
+ *             q_put_many(), q_get_many(), q_task_done(), q_join(),
+ *             q_join_soon(), q_shutdown(), q_fionread(), q_write(),
+ *             q_read(), q_puts()
  * Waiting:    q_wait_stat() and q_wait_blocked() poll MPQ_IOC_STAT until a
  *             field (ST_GETTERS, ST_PUTTERS, ...) reads a value: how a test
  *             knows another task sleeps in the queue, never by sleeping
@@ -222,6 +223,17 @@ static inline long q_get(int fd, void *buf, size_t cap, __u32 flags,
 			 const struct __kernel_timespec *deadline)
 {
 	return q_get_len(fd, buf, cap, flags, deadline, NULL);
+}
+
+/* MPQ_IOC_PUT_MANY / GET_MANY of a batch: how many moved, or -errno. */
+static inline int q_put_many(int fd, struct mpq_batch *b)
+{
+	return sys_ret(ioctl(fd, MPQ_IOC_PUT_MANY, b));
+}
+
+static inline int q_get_many(int fd, struct mpq_batch *b)
+{
+	return sys_ret(ioctl(fd, MPQ_IOC_GET_MANY, b));
 }
 
 static inline int q_stat(int fd, struct mpq_stat *st)
