@@ -262,7 +262,46 @@ function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, me
 	print ""
 }
 
-function tput_tables(    t, i, j, n, lab) {
+# The table of @test's mechanisms by message size (MSIZES for "mem",
+# else SIZES), each cell size_cell(@kind, mechanism, size, @topo).
+function by_size(test, kind, topo,    i, j, n, ns, lab, sz) {
+	n = mechs_in(test)
+	ns = test == "mem" ? nmsize : nsize
+	for (i = 1; i <= ns; i++) {
+		sz[i] = test == "mem" ? MSIZES[i] : SIZES[i]
+		lab[i] = sizestr(sz[i])
+	}
+	header("mechanism", ns, lab)
+	for (j = 1; j <= n; j++) {
+		row(NAME[LIST[j]])
+		for (i = 1; i <= ns; i++)
+			cell(size_cell(kind, LIST[j], sz[i], topo))
+	}
+	print ""
+}
+
+function size_cell(kind, mech, size, topo,    v, w) {
+	if (kind == "tput")
+		return tput_cell(mech, size, topo)
+	if (kind == "cost") {
+		v = get("cost", mech, size, "1-proc", "ns_per_msg")
+		w = get("cost", "mqueue", size, "1-proc", "ns_per_msg")
+		return v == "" ? "–" : num(v / 1000) " · " ratio(v, w)
+	}
+	if (kind == "lat") {
+		v = get("lat", mech, size, topo, "p50_us")
+		w = get("lat", mech, size, topo, "p99_us")
+		return v == "" ? "–" : num(v) " / " num(w)
+	}
+	if (kind == "mem") {
+		v = get("mem", mech, size, "1-1", "kernel_b_per_msg")
+		return v == "" ? "–" : num(v) " (" signed(v - size) ")"
+	}
+	v = get("tput", mech, size, "1-1", "capacity")	# kind "bound"
+	return v == "" ? "–" : v
+}
+
+function tput_tables(    t) {
 	if (!mechs_in("tput"))
 		return
 	title("Throughput", "-")
@@ -270,20 +309,11 @@ function tput_tables(    t, i, j, n, lab) {
 	print "the same cell. The median of " META["rounds"] " rounds; the CSV has each"
 	print "cell's fastest and slowest round."
 	print ""
-	n = mechs_in("tput")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
 	for (t = 1; t <= ntopo; t++) {
 		if (!(TOPO[t] in HAVE_TOPO))
 			continue
 		title(ARROW[TOPO[t]] " (" TOPO_DESC(TOPO[t]) ")", "~")
-		header("mechanism", nsize, lab)
-		for (j = 1; j <= n; j++) {
-			row(NAME[LIST[j]])
-			for (i = 1; i <= nsize; i++)
-				cell(tput_cell(LIST[j], SIZES[i], TOPO[t]))
-		}
-		print ""
+		by_size("tput", "tput", TOPO[t])
 		if (TOPO[t] == "1-1") {
 			print ".. image:: " png
 			print "   :alt: messages/s by message size, 1→1"
@@ -297,7 +327,7 @@ function TOPO_DESC(t,    p) {
 	return p[1] " producer" (p[1] > 1 ? "s" : "") ", " p[2] " consumer" (p[2] > 1 ? "s" : "")
 }
 
-function ctx_table(    t, j, n, lab, k, line, v, w) {
+function ctx_table(    t, j, n, lab, k, v, w) {
 	if (!mechs_in("tput"))
 		return
 	title("Context switches per message", "-")
@@ -326,7 +356,7 @@ function ctx_table(    t, j, n, lab, k, line, v, w) {
 	print ""
 }
 
-function cost_table(    i, j, n, lab, line, v, q) {
+function cost_table() {
 	if (!mechs_in("cost"))
 		return
 	title("CPU cost per message", "-")
@@ -335,31 +365,16 @@ function cost_table(    i, j, n, lab, line, v, q) {
 	print "with no wakeup and no second process, and the ratio to mqueue (lower"
 	print "is cheaper)."
 	print ""
-	n = mechs_in("cost")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
-	header("mechanism", nsize, lab)
-	for (j = 1; j <= n; j++) {
-		row(NAME[LIST[j]])
-		for (i = 1; i <= nsize; i++) {
-			v = get("cost", LIST[j], SIZES[i], "1-proc", "ns_per_msg")
-			q = get("cost", "mqueue", SIZES[i], "1-proc", "ns_per_msg")
-			cell(v == "" ? "–" : num(v / 1000) " · " ratio(v, q))
-		}
-	}
-	print ""
+	by_size("cost", "cost", "1-proc")
 }
 
-function lat_tables(    v, i, j, n, lab, topo, line, p50, p99) {
+function lat_tables(    v, topo) {
 	if (!mechs_in("lat"))
 		return
 	title("Round-trip latency", "-")
 	print "One process sends a message, a second one receives it and sends it back"
 	print "on a second queue of the same kind; p50 / p99 of the round trip in µs."
 	print ""
-	n = mechs_in("lat")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
 	for (v = 1; v <= 2; v++) {
 		topo = v == 1 ? "1-1" : "1-1-samecpu"
 		if (v == 1)
@@ -375,20 +390,11 @@ function lat_tables(    v, i, j, n, lab, topo, line, p50, p99) {
 			print "own cost."
 		}
 		print ""
-		header("mechanism", nsize, lab)
-		for (j = 1; j <= n; j++) {
-			row(NAME[LIST[j]])
-			for (i = 1; i <= nsize; i++) {
-				p50 = get("lat", LIST[j], SIZES[i], topo, "p50_us")
-				p99 = get("lat", LIST[j], SIZES[i], topo, "p99_us")
-				cell(p50 == "" ? "–" : num(p50) " / " num(p99))
-			}
-		}
-		print ""
+		by_size("lat", "lat", topo)
 	}
 }
 
-function mem_tables(    i, j, n, lab, line, k, s) {
+function mem_tables(    j, n, lab) {
 	if (!mechs_in("mem"))
 		return
 	title("Kernel memory per queued message", "-")
@@ -400,18 +406,7 @@ function mem_tables(    i, j, n, lab, line, k, s) {
 	print "by N, after forcing the cgroup's statistics to be flushed. Bytes per"
 	print "message; in parentheses the overhead over the payload."
 	print ""
-	n = mechs_in("mem")
-	for (i = 1; i <= nmsize; i++)
-		lab[i] = sizestr(MSIZES[i])
-	header("mechanism", nmsize, lab)
-	for (j = 1; j <= n; j++) {
-		row(NAME[LIST[j]])
-		for (i = 1; i <= nmsize; i++) {
-			k = get("mem", LIST[j], MSIZES[i], "1-1", "kernel_b_per_msg")
-			cell(k == "" ? "–" : num(k) " (" signed(k - MSIZES[i]) ")")
-		}
-	}
-	print ""
+	by_size("mem", "mem", "1-1")
 	print "64-byte messages by every measure: ``slab`` of memory.stat (slab objects"
 	print "only), memory.current (whole pages, with per-CPU charge batches) and"
 	print "the system-wide Slab of /proc/meminfo (whole slab pages, includes"
@@ -421,6 +416,7 @@ function mem_tables(    i, j, n, lab, line, k, s) {
 	lab[2] = "memcg slab"
 	lab[3] = "memory.current"
 	lab[4] = "global Slab"
+	n = mechs_in("mem")
 	header("mechanism", 4, lab)
 	for (j = 1; j <= n; j++) {
 		row(NAME[LIST[j]])
@@ -432,7 +428,7 @@ function mem_tables(    i, j, n, lab, line, k, s) {
 	print ""
 }
 
-function bound_table(    i, j, n, lab, line, c) {
+function bound_table() {
 	if (!mechs_in("tput"))
 		return
 	title("Queue bound", "-")
@@ -449,18 +445,7 @@ function bound_table(    i, j, n, lab, line, c) {
 	print "- pipe: F_SETPIPE_SZ = bound × size, rounded up by the kernel to a power"
 	print "  of two pages."
 	print ""
-	n = mechs_in("tput")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
-	header("mechanism", nsize, lab)
-	for (j = 1; j <= n; j++) {
-		row(NAME[LIST[j]])
-		for (i = 1; i <= nsize; i++) {
-			c = get("tput", LIST[j], SIZES[i], "1-1", "capacity")
-			cell(c == "" ? "–" : c)
-		}
-	}
-	print ""
+	by_size("tput", "bound", "1-1")
 }
 
 function method() {
