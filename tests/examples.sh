@@ -6,37 +6,26 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 ex=$top/examples
 export MPQCTL=${MPQCTL:-$top/tools/mpqctl/mpqctl}
-n=0
-failed=0
+. "$top/tests/common/tap.sh"
 
-result() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $2"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/# /'
-	fi
-}
-
-# run NAME: run an example (killed after 60 s), keep $out and $rc.
-run() {
+# run_example NAME: run an example (killed after 60 s), keep $out and $rc.
+run_example() {
 	rc=0
 	out=$(timeout 60 "$ex/$1" 2>&1) || rc=$?
-	result "$rc" "$1 exits 0" "$out"
+	tap_result "$rc" "$1 exits 0" "$out"
 }
 
+# is, with the two sides on lines of their own: they are whole outputs.
 same() {
 	[ "$1" = "$2" ]
-	result $? "$3" "got:
+	tap_result $? "$3" "got:
 $1
 want:
 $2"
 }
 
 # (a) one daemon-style worker: the whole output is fixed.
-run worker
+run_example worker
 same "$out" "Working on 1
 Finished 1
 Working on 2
@@ -48,7 +37,7 @@ Finished 4
 All work completed" "worker: each item worked on and finished, in order, then join returns"
 
 # (b) a pool of two: each item once, finished before join returns.
-run worker_pool
+run_example worker_pool
 same "$(echo "$out" | sed -n 's/^worker [12]: finished //p' | sort)" "1
 2
 3
@@ -64,7 +53,7 @@ for prog in sentinel shutdown; do
 	sentinel) stop="got STOP, exiting" ;;
 	shutdown) stop="queue shut down, exiting" ;;
 	esac
-	run $prog
+	run_example $prog
 	same "$(echo "$out" | sed -n 's/^consumer [12]: task //p' | sort -n)" \
 		"$(seq 1 6)" "$prog: every task consumed exactly once"
 	same "$(echo "$out" | grep "$stop" | sed 's/: .*//' | sort)" \
@@ -87,7 +76,7 @@ same "$(echo "$out" | tail -n 1)" "consumer: 16 items, end of stream" \
 
 # (f) the shell job queue.
 before=$("$MPQCTL" list)
-run jobqueue.sh
+run_example jobqueue.sh
 same "$(echo "$out" | sed -n 's/^\(job [0-9]*\): done by worker [12]$/\1/p')" \
 	"$(seq 1 6 | sed 's/^/job /')" "jobqueue.sh: every job done once, results in order"
 same "$(echo "$out" | grep '^producer: all jobs done')" \
@@ -98,5 +87,4 @@ same "$("$MPQCTL" list)" "$before" "jobqueue.sh: removed its queues"
 out=$(timeout 60 "$ex/jobqueue.sh" 20 2>&1)
 same "$(echo "$out" | grep -c 'done by worker')" 20 "jobqueue.sh 20: twenty jobs"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

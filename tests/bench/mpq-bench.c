@@ -61,8 +61,9 @@
 #include <sys/wait.h>
 
 #include <linux/magic.h>
-#include <linux/mpq.h>
 #include <linux/sockios.h>
+
+#include "mpq_test.h"
 
 #define MAX_SIZES	16
 #define MAX_PROCS	64
@@ -110,18 +111,11 @@ enum { TEST_TPUT = 1, TEST_LAT = 2, TEST_MEM = 4, TEST_COST = 8 };
 static FILE *csv;
 static int failures;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
+static void vwarning(const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fprintf(stderr, "mpq-bench: ");
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
 }
 
 static void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -130,27 +124,27 @@ static void warning(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mpq-bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarning(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarning(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* CLOCK_MONOTONIC in seconds. */
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return now_ns() * 1e-9;
 }
 
 static double t_start;
@@ -166,17 +160,6 @@ static void progress(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-}
-
-static void sleep_for(double secs)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)secs,
-		.tv_nsec = (long)((secs - (time_t)secs) * 1e9),
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 static const char *size_str(size_t size)
@@ -244,11 +227,18 @@ struct mech {
 	long (*get)(struct chan *c, struct xbuf *x);
 };
 
-static long ret_one(ssize_t r, size_t want)
+/* A call that moved @r bytes of a @want-byte message, or failed: 1 or -errno. */
+static long one_msg(long r, size_t want)
 {
 	if (r < 0)
-		return -errno;
+		return r;
 	return (size_t)r == want ? 1 : -EIO;
+}
+
+/* The same for a system call's return value (-1 and errno). */
+static long ret_one(ssize_t r, size_t want)
+{
+	return one_msg(r < 0 ? -errno : r, want);
 }
 
 static int fd_nonblock(int fd, bool on)
@@ -283,74 +273,54 @@ static void fds_close(struct chan *c)
 	close(c->wfd);
 }
 
-/* mpq: an anonymous queue holding bound messages of this size. */
-static int mpq_open(struct chan *c)
+/*
+ * mpq, through the raw UAPI of tests/common/mpq_test.h: an anonymous queue
+ * holding bound messages of this size.
+ */
+static int chan_mpq_open(struct chan *c)
 {
-	struct mpq_create cr = {
-		.maxsize = c->bound,
-		.msgsize_max = c->size,
-		.maxbytes = c->bound * c->size,
-		.flags = MPQ_CREATE_CLOEXEC,
-	};
-	int ctl, fd;
+	int fd = mpq_new(c->bound, c->size, c->bound * c->size,
+			 MPQ_CREATE_CLOEXEC);
 
-	ctl = open(MPQ_CONTROL_PATH, O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	fd = ioctl(ctl, MPQ_IOC_CREATE, &cr);
-	if (fd < 0)
-		fd = -errno;
-	close(ctl);
 	if (fd < 0)
 		return fd;
 	c->rfd = c->wfd = fd;
 	return 0;
 }
 
-static long mpq_put1(struct chan *c, struct xbuf *x)
+static long chan_mpq_write(struct chan *c, struct xbuf *x)
 {
-	return ret_one(write(c->wfd, x->data, c->size), c->size);
+	return one_msg(q_write(c->wfd, x->data, c->size), c->size);
 }
 
-static long mpq_get1(struct chan *c, struct xbuf *x)
+static long chan_mpq_read(struct chan *c, struct xbuf *x)
 {
-	return ret_one(read(c->rfd, x->data, c->size), c->size);
+	return one_msg(q_read(c->rfd, x->data, c->size), c->size);
 }
 
-static long mpq_put_ioctl(struct chan *c, struct xbuf *x)
+static long chan_mpq_put(struct chan *c, struct xbuf *x)
 {
-	struct mpq_xfer xf = {
-		.buf = (uintptr_t)x->data,
-		.len = c->size,
-		.flags = c->nonblock ? MPQ_XFER_NONBLOCK : 0,
-	};
+	int r = q_put(c->wfd, x->data, c->size,
+		      c->nonblock ? MPQ_XFER_NONBLOCK : 0, NULL);
 
-	return ioctl(c->wfd, MPQ_IOC_PUT, &xf) ? -errno : 1;
+	return r ? r : 1;
 }
 
-static long mpq_get_ioctl(struct chan *c, struct xbuf *x)
+static long chan_mpq_get(struct chan *c, struct xbuf *x)
 {
-	struct mpq_xfer xf = {
-		.buf = (uintptr_t)x->data,
-		.len = c->size,
-		.flags = c->nonblock ? MPQ_XFER_NONBLOCK : 0,
-	};
-
-	return ret_one(ioctl(c->rfd, MPQ_IOC_GET, &xf), c->size);
+	return one_msg(q_get(c->rfd, x->data, c->size,
+			     c->nonblock ? MPQ_XFER_NONBLOCK : 0, NULL),
+		       c->size);
 }
 
-static long mpq_put_many(struct chan *c, struct xbuf *x)
+static long chan_mpq_put_many(struct chan *c, struct xbuf *x)
 {
-	int n = ioctl(c->wfd, MPQ_IOC_PUT_MANY, &x->b);
-
-	return n < 0 ? -errno : n;
+	return q_put_many(c->wfd, &x->b);
 }
 
-static long mpq_get_many(struct chan *c, struct xbuf *x)
+static long chan_mpq_get_many(struct chan *c, struct xbuf *x)
 {
-	int n = ioctl(c->rfd, MPQ_IOC_GET_MANY, &x->b);
-
-	return n < 0 ? -errno : n;
+	return q_get_many(c->rfd, &x->b);
 }
 
 static int mqueue_open(struct chan *c)
@@ -507,11 +477,11 @@ enum { MPQ, MPQ_BATCH, MQUEUE, SEQPACKET, SYSV, PIPE, MPQ_IOCTL, NR_MECHS };
 				.set_nonblock = nb, .put = p, .get = g
 
 static const struct mech mechs[NR_MECHS] = {
-	[MPQ] = { MECH("mpq", mpq_open, fds_close, fds_nonblock,
-		       mpq_put1, mpq_get1), .latency = true },
+	[MPQ] = { MECH("mpq", chan_mpq_open, fds_close, fds_nonblock,
+		       chan_mpq_write, chan_mpq_read), .latency = true },
 	/* Latency is a single message's business: no batched round trip. */
-	[MPQ_BATCH] = { MECH("mpq-batch", mpq_open, fds_close, fds_nonblock,
-			     mpq_put_many, mpq_get_many), .batched = true },
+	[MPQ_BATCH] = { MECH("mpq-batch", chan_mpq_open, fds_close, fds_nonblock,
+			     chan_mpq_put_many, chan_mpq_get_many), .batched = true },
 	[MQUEUE] = { MECH("mqueue", mqueue_open, mqueue_close,
 			  mqueue_nonblock, mqueue_put, mqueue_get),
 		     .latency = true },
@@ -523,8 +493,8 @@ static const struct mech mechs[NR_MECHS] = {
 	[PIPE] = { MECH("pipe", pipe_open, fds_close, fds_nonblock,
 			pipe_put, pipe_get), .latency = true },
 	/* Not run by default: MPQ_IOC_PUT/GET, to compare with write/read. */
-	[MPQ_IOCTL] = { MECH("mpq-ioctl", mpq_open, fds_close, flag_nonblock,
-			     mpq_put_ioctl, mpq_get_ioctl), .latency = true },
+	[MPQ_IOCTL] = { MECH("mpq-ioctl", chan_mpq_open, fds_close, flag_nonblock,
+			     chan_mpq_put, chan_mpq_get), .latency = true },
 };
 
 /* SO_SNDBUFFORCE per size index, found by calibrate(). */
@@ -740,7 +710,7 @@ static int read_ctxsw(pid_t pid, struct ctxsw *cs)
  */
 typedef void (*child_fn)(int idx, void *arg);
 
-static void spawn(pid_t *pids, int nr, child_fn fn, void *arg)
+static void start_workers(pid_t *pids, int nr, child_fn fn, void *arg)
 {
 	int ready[2], go[2], i;
 	char ch;
@@ -748,11 +718,10 @@ static void spawn(pid_t *pids, int nr, child_fn fn, void *arg)
 	if (pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
 	for (i = 0; i < nr; i++) {
-		pids[i] = fork();
+		pids[i] = spawn();
 		if (pids[i] < 0)
 			die("fork: %s", strerror(errno));
 		if (pids[i] == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			close(ready[0]);
 			close(go[1]);
 			fn(-1 - i, arg);	/* set up */
@@ -776,15 +745,14 @@ static void spawn(pid_t *pids, int nr, child_fn fn, void *arg)
 	close(go[1]);
 }
 
-static void reap(pid_t *pids, int nr)
+static void stop_workers(pid_t *pids, int nr)
 {
 	int i;
 
 	for (i = 0; i < nr; i++)
 		kill(pids[i], SIGKILL);
 	for (i = 0; i < nr; i++)
-		while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
-			;
+		reap(pids[i]);
 }
 
 /* ---- throughput ---- */
@@ -924,19 +892,6 @@ static void csv_header(void)
 	fprintf(csv, ",error\n");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* ---- throughput ---- */
 
 struct tput_res {
@@ -959,18 +914,18 @@ static int tput_run(int mech, int s, const struct topo *t, double secs,
 		return err;
 	a.c = &c;
 	memset(slots, 0, MAX_PROCS * sizeof(*slots));
-	spawn(pids, nr, tput_child, &a);
+	start_workers(pids, nr, tput_child, &a);
 	/* Past start-up, with the queue in its steady state. */
-	sleep_for(fmin(fmax(secs * 0.2, 0.1), 0.5));
+	sleep_ms((long)((fmin(fmax(secs * 0.2, 0.1), 0.5)) * 1000));
 	err = take_snap(&s0, pids, t->producers, nr);
 	if (!err) {
-		sleep_for(secs);
+		sleep_ms((long)((secs) * 1000));
 		err = take_snap(&s1, pids, t->producers, nr);
 	}
 	for (i = 0; i < nr; i++)
 		if (slots[i].err)
 			err = -slots[i].err;
-	reap(pids, nr);
+	stop_workers(pids, nr);
 	c.m->close(&c);
 	if (err)
 		return err;
@@ -1111,7 +1066,7 @@ static int lat_run(int mech, int s, bool samecpu, double secs,
 		sched_getaffinity(0, sizeof(all), &all);
 		sched_setaffinity(0, sizeof(cpu0), &cpu0);
 	}
-	spawn(&pid, 1, lat_child, &a);	/* inherits the affinity */
+	start_workers(&pid, 1, lat_child, &a);	/* inherits the affinity */
 	xbuf_init(&x, &ping);
 	prev = now_ns();
 	warm_end = prev + (uint64_t)(fmin(0.1, secs / 10) * 1e9);
@@ -1126,7 +1081,7 @@ static int lat_run(int mech, int s, bool samecpu, double secs,
 		if (t >= warm_end)
 			samples[(*n)++] = t - prev;
 	}
-	reap(&pid, 1);
+	stop_workers(&pid, 1);
 	if (samecpu)
 		sched_setaffinity(0, sizeof(all), &all);
 	ping.m->close(&ping);
@@ -1317,29 +1272,12 @@ static long long read_key(const char *path, const char *key)
 	return v;
 }
 
+/* A number read from a file, -1 if there is none. */
 static long long read_ll(const char *path)
 {
-	long long v = -1;
-	FILE *f = fopen(path, "r");
+	unsigned long long v;
 
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return read_file_u64(path, &v) ? -1 : (long long)v;
 }
 
 static void memsnap_take(struct memsnap *m)
@@ -1395,7 +1333,7 @@ static void memcg_setup(void)
 		return;
 	}
 	snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", root);
-	write_str(ctl, "+memory");
+	write_file_str(ctl, "+memory");
 	snprintf(cgroup_dir, sizeof(cgroup_dir), "%s/mpq-bench", root);
 	if (mkdir(cgroup_dir, 0755) && errno != EEXIST) {
 		warning("mkdir %s: %s", cgroup_dir, strerror(errno));
@@ -1431,7 +1369,7 @@ static void mem_child(int mech, size_t size, long n, struct mem_result *res)
 	int ret;
 
 	if (cgroup_dir[0]) {
-		ret = write_str(cg_path("cgroup.procs"), "0");
+		ret = write_file_str(cg_path("cgroup.procs"), "0");
 		if (ret) {
 			res->err = -ret;
 			_exit(1);

@@ -28,31 +28,12 @@
 
 #include <mpqdev.h>
 
+#include "mpq_test.h"
+
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "mpq-scale: %s: %s\n", what, strerror(err));
 	exit(1);
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
-
-static long long median(long long *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_ll);
-	return v[n / 2];
 }
 
 static void qname(char *buf, size_t size, const char *what, long i)
@@ -77,19 +58,20 @@ static void fill(long from, long to, bool create)
 
 struct qcost {
 	long n;
-	long long create, open, close, remove, list_per_name;
+	double create, open, close, remove, list_per_name;
 };
 
 static void time_queues(struct qcost *c, int reps)
 {
-	long long *t[4], t0, list_total = 0;
+	double *t[4], list_total = 0;
+	int64_t t0;
 	char name[MPQ_NAME_MAX + 1], *buf;
 	ssize_t size;
 	int r, k, ret;
 	mpq_t *q;
 
 	for (k = 0; k < 4; k++) {
-		t[k] = calloc(reps, sizeof(long long));
+		t[k] = calloc(reps, sizeof(double));
 		if (!t[k])
 			die("calloc", ENOMEM);
 	}
@@ -182,14 +164,15 @@ static void wait_blocked(mpq_t *q, long w)
 }
 
 /* Median cost of a put that one of @w blocked getters takes. */
-static long long time_waiters(long w, int reps)
+static double time_waiters(long w, int reps)
 {
 	struct getters g = {
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 	};
 	pthread_t *th = calloc(w, sizeof(*th));
-	long long *t = calloc(reps, sizeof(*t)), t0, res;
+	double *t = calloc(reps, sizeof(*t)), res;
+	int64_t t0;
 	pthread_attr_t attr;
 	long i;
 	int r, ret;
@@ -239,10 +222,10 @@ static int parse_list(char *s, long *v, int max)
 }
 
 /* "12.3 (1.04x)": microseconds, and the ratio to the baseline row. */
-static const char *cell(char *buf, size_t size, long long v, long long base)
+static const char *cell(char *buf, size_t size, double v, double base)
 {
 	snprintf(buf, size, "%.2f (%.2fx)", v / 1e3,
-		 base ? (double)v / base : 0.0);
+		 base ? v / base : 0.0);
 	return buf;
 }
 
@@ -251,7 +234,7 @@ int main(int argc, char **argv)
 	long queues[8] = { 10, 1000, 10000, 60000 }, waiters[8] = { 10, 100, 1000 };
 	int nq = 4, nw = 3, reps = 200, i;
 	struct qcost c[8];
-	long long w[8];
+	double w[8];
 	char r[5][32];
 	long have = 0;
 
@@ -293,9 +276,9 @@ int main(int argc, char **argv)
 	printf("queues    create            open              close             remove            list, per name\n");
 	printf("========  ================  ================  ================  ================  ================\n");
 	for (i = 0; i < nq; i++) {
-		const long long v[5] = { c[i].create, c[i].open, c[i].close,
+		const double v[5] = { c[i].create, c[i].open, c[i].close,
 					 c[i].remove, c[i].list_per_name };
-		const long long b[5] = { c[0].create, c[0].open, c[0].close,
+		const double b[5] = { c[0].create, c[0].open, c[0].close,
 					 c[0].remove, c[0].list_per_name };
 		int k;
 

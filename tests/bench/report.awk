@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# Documentation/dev-tools/benchmarks.md from the CSV of tests/bench/mpq-bench (POSIX awk).
+# Documentation/dev-tools/benchmarks.rst from the CSV of tests/bench/mpq-bench
+# (POSIX awk), reStructuredText beside its plot benchmarks.png; tables are
+# list-tables, so that no column width depends on how awk counts UTF-8.
 # Run by tests/bench/mpq-bench-run, which passes facts about the host:
 #   awk -f report.awk -v host_cpu=... -v load_before=... -v load_after=...
 #       -v qemu=... -v vm_smp=... -v vm_mem=... -v png=... -v csvname=... CSV
@@ -123,6 +125,18 @@ function yes(ok) {
 	return ok ? "**met**" : "**not met**"
 }
 
+# A row of the targets' table, which starts with the first one.
+function target(what, measured, ok,    lab) {
+	if (!ntarget++) {
+		lab[1] = "measured"
+		lab[2] = ""
+		header("target", 2, lab)
+	}
+	row(what)
+	cell(measured)
+	cell(yes(ok))
+}
+
 function tput_cell(mech, size, topo,    r, m) {
 	r = get("tput", mech, size, topo, "msgs_per_s")
 	if (r == "")
@@ -149,15 +163,35 @@ function has(test, mech,    k, p) {
 	return 0
 }
 
-function header(first, n, labels,    i, s, d) {
-	s = "| " first
-	d = "| ---"
-	for (i = 1; i <= n; i++) {
-		s = s " | " labels[i]
-		d = d " | ---:"
-	}
-	print s " |"
-	print d " |"
+# A list-table with a header row: @first, then @labels[1..n].
+function header(first, n, labels,    i) {
+	print ".. list-table::"
+	print "   :header-rows: 1"
+	print ""
+	row(first)
+	for (i = 1; i <= n; i++)
+		cell(labels[i])
+}
+
+# A table row, its first cell @first; cell() adds the others.
+function row(first) {
+	print "   * - " first
+}
+
+function cell(c) {
+	print "     -" (c == "" ? "" : " " c)
+}
+
+# A section title, underlined (and overlined for the page title) with @c:
+# at least as long as the title, however awk counts its UTF-8 characters.
+function title(t, c,    u) {
+	u = t
+	gsub(/./, c, u)
+	if (c == "=")
+		print u
+	print t
+	print u
+	print ""
 }
 
 function plot_data(    i, j, s, line, v) {
@@ -178,23 +212,23 @@ function plot_data(    i, j, s, line, v) {
 }
 
 function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, mem) {
-	print "## Targets"
-	print ""
+	title("Targets", "-")
 	print "All measured in this run, 64-byte messages unless a size is named."
 	print ""
-	print "| target | measured | |"
-	print "| --- | --- | --- |"
+	ntarget = 0
 	s1 = get("tput", "mpq", 64, "1-1", "msgs_per_s")
 	mq = get("tput", "mqueue", 64, "1-1", "msgs_per_s")
 	b1 = get("tput", "mpq-batch", 64, "1-1", "msgs_per_s")
 	pp = get("tput", "pipe", 64, "1-1", "msgs_per_s")
 	if (s1 != "" && mq != "")
-		printf("| single-message mpq, 1→1, ≥ 1.2× mqueue | %s msgs/s vs %s: %s | %s |\n",
-		       grp(s1), grp(mq), ratio(s1, mq), yes(s1 + 0 >= 1.2 * mq))
+		target("single-message mpq, 1→1, ≥ 1.2× mqueue",
+		       sprintf("%s msgs/s vs %s: %s", grp(s1), grp(mq), ratio(s1, mq)),
+		       s1 + 0 >= 1.2 * mq)
 	if (b1 != "" && mq != "" && pp != "")
-		printf("| batched mpq, 1→1, ≥ 3× mqueue and ≥ pipe | %s msgs/s: %s mqueue, %s pipe | %s |\n",
-		       grp(b1), ratio(b1, mq), ratio(b1, pp),
-		       yes(b1 + 0 >= 3 * mq && b1 + 0 >= pp + 0))
+		target("batched mpq, 1→1, ≥ 3× mqueue and ≥ pipe",
+		       sprintf("%s msgs/s: %s mqueue, %s pipe", grp(b1),
+			       ratio(b1, mq), ratio(b1, pp)),
+		       b1 + 0 >= 3 * mq && b1 + 0 >= pp + 0)
 	mp1 = get("tput", "mpq", 64, "1-1", "msgs_per_s")
 	mq1 = mq
 	for (i = 1; i <= 2; i++) {
@@ -204,60 +238,91 @@ function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, me
 		herd = get("tput", "mpq", 64, t, "vol_ctxsw_per_msg")
 		if (mp == "" || r == "" || herd == "" || mp1 == "" || mq1 == "")
 			continue
-		printf("| %s: no thundering herd (voluntary context switches per message ≤ 2) | %s | %s |\n",
-		       ARROW[t], sprintf("%.2f", herd), yes(herd + 0 <= 2))
-		printf("| %s: scaling from 1→1 no worse than mqueue | mpq %s, mqueue %s | %s |\n",
-		       ARROW[t], ratio(mp, mp1), ratio(r, mq1),
-		       yes(mp / mp1 >= r / mq1))
+		target(ARROW[t] ": no thundering herd (voluntary context switches per message ≤ 2)",
+		       sprintf("%.2f", herd), herd + 0 <= 2)
+		target(ARROW[t] ": scaling from 1→1 no worse than mqueue",
+		       sprintf("mpq %s, mqueue %s", ratio(mp, mp1), ratio(r, mq1)),
+		       mp / mp1 >= r / mq1)
 	}
 	lp = get("lat", "mpq", 64, "1-1", "p99_us")
 	lq = get("lat", "mqueue", 64, "1-1", "p99_us")
 	if (lp != "" && lq != "")
-		printf("| round-trip p99 ≤ mqueue | %s µs vs %s µs | %s |\n",
-		       num(lp), num(lq), yes(lp + 0 <= lq + 0))
+		target("round-trip p99 ≤ mqueue",
+		       sprintf("%s µs vs %s µs", num(lp), num(lq)), lp + 0 <= lq + 0)
 	lp = get("lat", "mpq", 64, "1-1-samecpu", "p99_us")
 	lq = get("lat", "mqueue", 64, "1-1-samecpu", "p99_us")
 	if (lp != "" && lq != "")
-		printf("| round-trip p99 ≤ mqueue, both on one CPU | %s µs vs %s µs | %s |\n",
-		       num(lp), num(lq), yes(lp + 0 <= lq + 0))
+		target("round-trip p99 ≤ mqueue, both on one CPU",
+		       sprintf("%s µs vs %s µs", num(lp), num(lq)), lp + 0 <= lq + 0)
 	# The memory target holds at every size measured, not just 64 B.
 	for (i = 1; i <= nmsize; i++) {
 		mem = get("mem", "mpq", MSIZES[i], "1-1", "kernel_b_per_msg")
 		if (mem != "")
-			printf("| kernel memory per queued %s message ≤ payload + 64 B | %s B (%s) | %s |\n",
-			       sizestr(MSIZES[i]), num(mem), signed(mem - MSIZES[i]),
-			       yes(mem + 0 <= MSIZES[i] + 64))
+			target("kernel memory per queued " sizestr(MSIZES[i]) \
+			       " message ≤ payload + 64 B",
+			       sprintf("%s B (%s)", num(mem), signed(mem - MSIZES[i])),
+			       mem + 0 <= MSIZES[i] + 64)
+	}
+	if (!ntarget)
+		print "None: this run did not measure what they compare."
+	print ""
+}
+
+# The table of @test's mechanisms by message size (MSIZES for "mem",
+# else SIZES), each cell size_cell(@kind, mechanism, size, @topo).
+function by_size(test, kind, topo,    i, j, n, ns, lab, sz) {
+	n = mechs_in(test)
+	ns = test == "mem" ? nmsize : nsize
+	for (i = 1; i <= ns; i++) {
+		sz[i] = test == "mem" ? MSIZES[i] : SIZES[i]
+		lab[i] = sizestr(sz[i])
+	}
+	header("mechanism", ns, lab)
+	for (j = 1; j <= n; j++) {
+		row(NAME[LIST[j]])
+		for (i = 1; i <= ns; i++)
+			cell(size_cell(kind, LIST[j], sz[i], topo))
 	}
 	print ""
 }
 
-function tput_tables(    t, i, j, n, lab) {
+function size_cell(kind, mech, size, topo,    v, w) {
+	if (kind == "tput")
+		return tput_cell(mech, size, topo)
+	if (kind == "cost") {
+		v = get("cost", mech, size, "1-proc", "ns_per_msg")
+		w = get("cost", "mqueue", size, "1-proc", "ns_per_msg")
+		return v == "" ? "–" : num(v / 1000) " · " ratio(v, w)
+	}
+	if (kind == "lat") {
+		v = get("lat", mech, size, topo, "p50_us")
+		w = get("lat", mech, size, topo, "p99_us")
+		return v == "" ? "–" : num(v) " / " num(w)
+	}
+	if (kind == "mem") {
+		v = get("mem", mech, size, "1-1", "kernel_b_per_msg")
+		return v == "" ? "–" : num(v) " (" signed(v - size) ")"
+	}
+	v = get("tput", mech, size, "1-1", "capacity")	# kind "bound"
+	return v == "" ? "–" : v
+}
+
+function tput_tables(    t) {
 	if (!mechs_in("tput"))
 		return
-	print "## Throughput"
-	print ""
+	title("Throughput", "-")
 	print "Each cell: messages/s · MB/s (10⁶ bytes of payload) · ratio to mqueue in"
 	print "the same cell. The median of " META["rounds"] " rounds; the CSV has each"
 	print "cell's fastest and slowest round."
 	print ""
-	n = mechs_in("tput")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
 	for (t = 1; t <= ntopo; t++) {
 		if (!(TOPO[t] in HAVE_TOPO))
 			continue
-		print "### " ARROW[TOPO[t]] " (" TOPO_DESC(TOPO[t]) ")"
-		print ""
-		header("mechanism", nsize, lab)
-		for (j = 1; j <= n; j++) {
-			line = "| " NAME[LIST[j]]
-			for (i = 1; i <= nsize; i++)
-				line = line " | " tput_cell(LIST[j], SIZES[i], TOPO[t])
-			print line " |"
-		}
-		print ""
+		title(ARROW[TOPO[t]] " (" TOPO_DESC(TOPO[t]) ")", "~")
+		by_size("tput", "tput", TOPO[t])
 		if (TOPO[t] == "1-1") {
-			print "![messages/s by message size, 1→1](" png ")"
+			print ".. image:: " png
+			print "   :alt: messages/s by message size, 1→1"
 			print ""
 		}
 	}
@@ -268,11 +333,10 @@ function TOPO_DESC(t,    p) {
 	return p[1] " producer" (p[1] > 1 ? "s" : "") ", " p[2] " consumer" (p[2] > 1 ? "s" : "")
 }
 
-function ctx_table(    t, j, n, lab, k, line, v, w) {
+function ctx_table(    t, j, n, lab, k, v, w) {
 	if (!mechs_in("tput"))
 		return
-	print "## Context switches per message"
-	print ""
+	title("Context switches per message", "-")
 	print "Voluntary + involuntary context switches of every producer and consumer"
 	print "(from /proc/PID/status) over the messages delivered, 64-byte messages;"
 	print "voluntary alone in parentheses. A put that woke every blocked getter"
@@ -286,63 +350,43 @@ function ctx_table(    t, j, n, lab, k, line, v, w) {
 			lab[++k] = ARROW[TOPO[t]]
 	header("mechanism", k, lab)
 	for (j = 1; j <= n; j++) {
-		line = "| " NAME[LIST[j]]
+		row(NAME[LIST[j]])
 		for (t = 1; t <= ntopo; t++) {
 			if (!(TOPO[t] in HAVE_TOPO))
 				continue
 			v = get("tput", LIST[j], 64, TOPO[t], "ctxsw_per_msg")
 			w = get("tput", LIST[j], 64, TOPO[t], "vol_ctxsw_per_msg")
-			line = line " | " (v == "" ? "–" : sprintf("%.3f (%.3f)", v, w))
+			cell(v == "" ? "–" : sprintf("%.3f (%.3f)", v, w))
 		}
-		print line " |"
 	}
 	print ""
 }
 
-function cost_table(    i, j, n, lab, line, v, q) {
+function cost_table() {
 	if (!mechs_in("cost"))
 		return
-	print "## CPU cost per message"
-	print ""
+	title("CPU cost per message", "-")
 	print "One process puts a burst of messages (64, or a batch of 64) and gets"
 	print "them back, over and over: µs of CPU per message for a put plus a get,"
 	print "with no wakeup and no second process, and the ratio to mqueue (lower"
 	print "is cheaper)."
 	print ""
-	n = mechs_in("cost")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
-	header("mechanism", nsize, lab)
-	for (j = 1; j <= n; j++) {
-		line = "| " NAME[LIST[j]]
-		for (i = 1; i <= nsize; i++) {
-			v = get("cost", LIST[j], SIZES[i], "1-proc", "ns_per_msg")
-			q = get("cost", "mqueue", SIZES[i], "1-proc", "ns_per_msg")
-			line = line " | " (v == "" ? "–" : num(v / 1000) " · " ratio(v, q))
-		}
-		print line " |"
-	}
-	print ""
+	by_size("cost", "cost", "1-proc")
 }
 
-function lat_tables(    v, i, j, n, lab, topo, line, p50, p99) {
+function lat_tables(    v, topo) {
 	if (!mechs_in("lat"))
 		return
-	print "## Round-trip latency"
-	print ""
+	title("Round-trip latency", "-")
 	print "One process sends a message, a second one receives it and sends it back"
 	print "on a second queue of the same kind; p50 / p99 of the round trip in µs."
 	print ""
-	n = mechs_in("lat")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
 	for (v = 1; v <= 2; v++) {
 		topo = v == 1 ? "1-1" : "1-1-samecpu"
 		if (v == 1)
-			print "### Any CPU (the scheduler places both processes)"
+			title("Any CPU (the scheduler places both processes)", "~")
 		else
-			print "### Both processes pinned to CPU 0"
-		print ""
+			title("Both processes pinned to CPU 0", "~")
 		if (v == 1) {
 			print "Each wakeup usually crosses to the other vCPU: besides the"
 			print "mechanism, this measures the IPI and, under TCG on a shared"
@@ -352,48 +396,24 @@ function lat_tables(    v, i, j, n, lab, topo, line, p50, p99) {
 			print "own cost."
 		}
 		print ""
-		header("mechanism", nsize, lab)
-		for (j = 1; j <= n; j++) {
-			line = "| " NAME[LIST[j]]
-			for (i = 1; i <= nsize; i++) {
-				p50 = get("lat", LIST[j], SIZES[i], topo, "p50_us")
-				p99 = get("lat", LIST[j], SIZES[i], topo, "p99_us")
-				line = line " | " (p50 == "" ? "–" : num(p50) " / " num(p99))
-			}
-			print line " |"
-		}
-		print ""
+		by_size("lat", "lat", topo)
 	}
 }
 
-function mem_tables(    i, j, n, lab, line, k, s) {
+function mem_tables(    j, n, lab) {
 	if (!mechs_in("mem"))
 		return
-	print "## Kernel memory per queued message"
-	print ""
+	title("Kernel memory per queued message", "-")
 	print "A child process in its own memory cgroup (cgroup v2, mounted by"
 	print "mpq-bench if needed) fills one queue with N messages without any"
 	print "consumer; N is 32 MiB / size, between 200 and 50,000. Reported: the rise"
-	print "of the cgroup's `kernel` counter in memory.stat (every kernel allocation"
+	print "of the cgroup's ``kernel`` counter in memory.stat (every kernel allocation"
 	print "charged to the cgroup; slab objects at their full object size) divided"
 	print "by N, after forcing the cgroup's statistics to be flushed. Bytes per"
 	print "message; in parentheses the overhead over the payload."
 	print ""
-	n = mechs_in("mem")
-	for (i = 1; i <= nmsize; i++)
-		lab[i] = sizestr(MSIZES[i])
-	header("mechanism", nmsize, lab)
-	for (j = 1; j <= n; j++) {
-		line = "| " NAME[LIST[j]]
-		for (i = 1; i <= nmsize; i++) {
-			k = get("mem", LIST[j], MSIZES[i], "1-1", "kernel_b_per_msg")
-			line = line " | " (k == "" ? "–" : \
-				num(k) " (" signed(k - MSIZES[i]) ")")
-		}
-		print line " |"
-	}
-	print ""
-	print "64-byte messages by every measure: `slab` of memory.stat (slab objects"
+	by_size("mem", "mem", "1-1")
+	print "64-byte messages by every measure: ``slab`` of memory.stat (slab objects"
 	print "only), memory.current (whole pages, with per-CPU charge batches) and"
 	print "the system-wide Slab of /proc/meminfo (whole slab pages, includes"
 	print "anything else the guest allocated meanwhile)."
@@ -402,55 +422,41 @@ function mem_tables(    i, j, n, lab, line, k, s) {
 	lab[2] = "memcg slab"
 	lab[3] = "memory.current"
 	lab[4] = "global Slab"
+	n = mechs_in("mem")
 	header("mechanism", 4, lab)
 	for (j = 1; j <= n; j++) {
-		s = "| " NAME[LIST[j]]
-		s = s " | " num(get("mem", LIST[j], 64, "1-1", "kernel_b_per_msg"))
-		s = s " | " num(get("mem", LIST[j], 64, "1-1", "slab_b_per_msg"))
-		s = s " | " num(get("mem", LIST[j], 64, "1-1", "current_b_per_msg"))
-		s = s " | " num(get("mem", LIST[j], 64, "1-1", "global_slab_b_per_msg"))
-		print s " |"
+		row(NAME[LIST[j]])
+		cell(num(get("mem", LIST[j], 64, "1-1", "kernel_b_per_msg")))
+		cell(num(get("mem", LIST[j], 64, "1-1", "slab_b_per_msg")))
+		cell(num(get("mem", LIST[j], 64, "1-1", "current_b_per_msg")))
+		cell(num(get("mem", LIST[j], 64, "1-1", "global_slab_b_per_msg")))
 	}
 	print ""
 }
 
-function bound_table(    i, j, n, lab, line, c) {
+function bound_table() {
 	if (!mechs_in("tput"))
 		return
-	print "## Queue bound"
-	print ""
+	title("Queue bound", "-")
 	print "Every queue is set up to hold " META["bound"] " messages before a put"
 	print "blocks, as closely as the mechanism allows; the count below is measured"
 	print "by filling each queue without blocking:"
 	print ""
-	print "- mpq: `maxsize` = bound, `maxbytes` = bound × size."
-	print "- mqueue: `mq_maxmsg` = bound (RLIMIT_MSGQUEUE raised, sysctls raised)."
-	print "- SysV: `msg_qbytes` = bound × size (`kernel.msgmax` raised); the kernel"
+	print "- mpq: ``maxsize`` = bound, ``maxbytes`` = bound × size."
+	print "- mqueue: ``mq_maxmsg`` = bound (RLIMIT_MSGQUEUE raised, sysctls raised)."
+	print "- SysV: ``msg_qbytes`` = bound × size (``kernel.msgmax`` raised); the kernel"
 	print "  also caps the message count at msg_qbytes."
 	print "- SOCK_SEQPACKET: bounded by the sender's SO_SNDBUF against the skbs'"
 	print "  truesize; SO_SNDBUFFORCE is scaled until the socket holds the bound."
 	print "- pipe: F_SETPIPE_SZ = bound × size, rounded up by the kernel to a power"
 	print "  of two pages."
 	print ""
-	n = mechs_in("tput")
-	for (i = 1; i <= nsize; i++)
-		lab[i] = sizestr(SIZES[i])
-	header("mechanism", nsize, lab)
-	for (j = 1; j <= n; j++) {
-		line = "| " NAME[LIST[j]]
-		for (i = 1; i <= nsize; i++) {
-			c = get("tput", LIST[j], SIZES[i], "1-1", "capacity")
-			line = line " | " (c == "" ? "–" : c)
-		}
-		print line " |"
-	}
-	print ""
+	by_size("tput", "bound", "1-1")
 }
 
 function method() {
-	print "## Method"
-	print ""
-	print "- One boot of `tests/rig/mpq-vm` runs `tests/bench/mpq-bench`: every mechanism,"
+	title("Method", "-")
+	print "- One boot of ``tests/rig/mpq-vm`` runs ``tests/bench/mpq-bench``: every mechanism,"
 	print "  size and topology in the same guest, one after the other."
 	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
 	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
@@ -470,8 +476,9 @@ function method() {
 	print "  size (in " META["rounds"] " turns), timed with CLOCK_MONOTONIC."
 	print "- CPU cost: " sprintf("%.2g", META["duration"] / 3) " s per mechanism and size (in " \
 		META["rounds"] " turns)."
-	print "- Raw results: `" csvname "` (not committed); regenerate this page"
-	print "  with `make bench`."
+	print "- Raw results: ``" csvname "`` (not committed); regenerate this page"
+	print "  with ``make bench`` (``tests/bench/mpq-bench-run --report-only``"
+	print "  rewrites it from that CSV without measuring again)."
 	print ""
 }
 
@@ -480,11 +487,12 @@ END {
 		plot_data()
 		exit
 	}
-	print "# mpq benchmarks"
+	print ".. SPDX-License-Identifier: GPL-2.0"
 	print ""
-	print "<!-- Generated by tests/bench/mpq-bench-run (make bench); edits are overwritten. -->"
+	print ".. Generated by tests/bench/mpq-bench-run (make bench); edits are overwritten."
 	print ""
-	print "Measured " META["date"] " by `make bench`: guest kernel " META["kernel"] \
+	title("mpq benchmarks", "=")
+	print "Measured " META["date"] " by ``make bench``: guest kernel " META["kernel"] \
 		", QEMU " qemu " **TCG** (no KVM), " vm_smp " vCPUs, " vm_mem " MiB, on a"
 	print "host with " host_cpu "; host load average " load_before " before and " \
 		load_after " after the run."

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Messages/s by message size, one line per mechanism: the 1->1 plot of
-# Documentation/dev-tools/benchmarks.md. tests/bench/mpq-bench-run calls it as
+# Documentation/dev-tools/benchmarks.rst. tests/bench/mpq-bench-run calls it as
 #   gnuplot -e "data='FILE'; out='PNG'; ncols=N; ttl='TITLE'" throughput.gp
 # where FILE (from report.awk -v plot=1) holds: size, size label, then one
 # column of messages/s per mechanism, a header line naming them.

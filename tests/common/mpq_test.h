@@ -1,10 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the mpq selftests. They talk to the raw UAPI only (no
+ * Helpers shared by every mpq test program (tests/selftests, tests/lib,
+ * tests/stress, tests/bench). They talk to the raw UAPI only (no
  * libmpqdev), return 0, a count or -errno (so a failing check never depends
  * on errno surviving the harness' logging), and never use ASSERT_*: they
  * are also called from forked children, where an ASSERT would run the
  * fixture teardown in the child.
+ *
+ * Time:       now_ns(), now_ms(), sleep_ms(), deadline_in_ms(),
+ *             ns_to_kts(), kts_to_ns()
+ * UAPI:       mpq_control(), control_ioctl(), mpq_new(), mpq_new_named(),
+ *             mpq_remove(), mpq_open_named(), mpq_test_name(); on a queue
+ *             descriptor q_put(), q_get(), q_get_len(), q_stat(),
+ *             q_put_many(), q_get_many(), q_task_done(), q_join(),
+ *             q_join_soon(), q_shutdown(), q_fionread(), q_write(),
+ *             q_read(), q_puts()
+ * Waiting:    q_wait_stat() and q_wait_blocked() poll MPQ_IOC_STAT until a
+ *             field (ST_GETTERS, ST_PUTTERS, ...) reads a value: how a test
+ *             knows another task sleeps in the queue, never by sleeping
+ * Processes:  spawn() (a child that dies with its parent), reap(),
+ *             reap_timeout(), has_exited(), wait_exited(), shared_alloc(),
+ *             drop_privs(), run_as(), set_handler()
+ * Files:      read_file_line(), read_file_u64(), write_file_str(),
+ *             param_read(), param_u64(), param_write()
+ * Numbers:    median() (sorts its array), for the benchmarks
+ *
+ * Beside it: rand.h (random numbers), pattern.h (message contents to fill
+ * and check), lib_test.h (libmpqdev calls in threads, for tests/lib),
+ * harness.h (the kselftest harness) and tap.sh (TAP for shell tests).
  */
 #ifndef MPQ_TEST_H
 #define MPQ_TEST_H
@@ -65,6 +88,11 @@ static inline struct __kernel_timespec ns_to_kts(int64_t ns)
 static inline int64_t kts_to_ns(const struct __kernel_timespec *ts)
 {
 	return (int64_t)ts->tv_sec * NSEC_PER_SEC + ts->tv_nsec;
+}
+
+static inline long now_ms(void)
+{
+	return (long)(now_ns() / NSEC_PER_MSEC);
 }
 
 /* An absolute CLOCK_MONOTONIC deadline @ms milliseconds from now. */
@@ -196,6 +224,17 @@ static inline long q_get(int fd, void *buf, size_t cap, __u32 flags,
 			 const struct __kernel_timespec *deadline)
 {
 	return q_get_len(fd, buf, cap, flags, deadline, NULL);
+}
+
+/* MPQ_IOC_PUT_MANY / GET_MANY of a batch: how many moved, or -errno. */
+static inline int q_put_many(int fd, struct mpq_batch *b)
+{
+	return sys_ret(ioctl(fd, MPQ_IOC_PUT_MANY, b));
+}
+
+static inline int q_get_many(int fd, struct mpq_batch *b)
+{
+	return sys_ret(ioctl(fd, MPQ_IOC_GET_MANY, b));
 }
 
 static inline int q_stat(int fd, struct mpq_stat *st)
@@ -540,6 +579,20 @@ static inline int set_handler(int sig, void (*handler)(int), bool restart)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	return sigaction(sig, &sa, NULL) ? -errno : 0;
+}
+
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @v[0..@n), @n > 0; sorts @v. */
+static inline double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 #endif /* MPQ_TEST_H */

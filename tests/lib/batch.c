@@ -12,15 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 #define N	1500	/* more than MPQ_BATCH_MAX and the library's chunk */
 
@@ -115,20 +108,15 @@ TEST_F_TIMEOUT(q, split_batch_does_not_wait, 60)
 	}
 }
 
-static void *put_later(void *arg)
-{
-	usleep(200000);
-	return (void *)(long)mpq_put((mpq_t *)arg, "late", 4, true, -1);
-}
-
 TEST_F(q, get_waits_for_first)
 {
-	pthread_t t;
+	struct lib_call put = PUT_WHEN_GETTER(self->q, "late");
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, put_later, self->q));
+	ASSERT_EQ(0, lib_call_start(&put));
 	EXPECT_EQ(1, mpq_get_many(self->q, self->in, 5, true, -1));
 	EXPECT_EQ(4U, self->in[0].result);
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, lib_call_end(&put));
+	EXPECT_EQ(0L, put.ret);
 }
 
 TEST_F(q, bad_arguments)

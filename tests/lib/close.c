@@ -12,15 +12,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 TEST(everything_ebadf)
 {
@@ -108,46 +101,27 @@ TEST(close_releases_only_this_handle)
 	mpq_free(q);
 }
 
-struct getter {
-	mpq_t *q;
-	ssize_t ret;
-	char buf[8];
-};
-
-static void *blocked_get(void *arg)
-{
-	struct getter *g = arg;
-
-	g->ret = mpq_get(g->q, g->buf, sizeof(g->buf), true, -1);
-	return NULL;
-}
-
 /*
  * Like read(2) on a descriptor another thread closes: the waiting call
  * keeps its own reference and completes when a message comes.
  */
 TEST(waiting_call_completes)
 {
-	struct getter g = { .q = mpq_queue_new(0) };
+	struct lib_call g = { .q = mpq_queue_new(0), .op = LIB_GET };
 	struct mpq_stat st;
-	pthread_t t;
-	int other, i;
+	int other;
 
 	ASSERT_NE(NULL, g.q);
 	other = dup(mpq_fileno(g.q));
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_get, &g));
-	for (i = 0; i < 500; i++) {
-		ASSERT_EQ(0, ioctl(other, MPQ_IOC_STAT, &st));
-		if (st.getters == 1)
-			break;
-		usleep(10000);
-	}
+	ASSERT_EQ(0, lib_call_start(&g));
+	ASSERT_EQ(0, q_wait_stat(other, ST_GETTERS, 1));
+	ASSERT_EQ(0, ioctl(other, MPQ_IOC_STAT, &st));
 	ASSERT_EQ(1U, st.getters);
 	ASSERT_EQ(0, mpq_close(g.q));
 	EXPECT_EQ(-EBADF, mpq_get_nowait(g.q, g.buf, sizeof(g.buf)));
 	ASSERT_EQ(3, write(other, "msg", 3));
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, lib_call_end(&g));
 	EXPECT_EQ(3, g.ret);
 	close(other);
 	mpq_free(g.q);
@@ -222,7 +196,7 @@ TEST(close_races_calls)
 			ASSERT_EQ(0, pthread_create(&r[i].t, NULL, race, &r[i]));
 		}
 		atomic_store(&go, true);
-		usleep(2000);
+		sleep_ms(2);	/* let the calls run a little before the close */
 		ASSERT_EQ(0, mpq_close(q));
 		for (i = 0; i < 4; i++) {
 			ASSERT_EQ(0, pthread_join(r[i].t, NULL));

@@ -13,15 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 #define LATE_MS		10000
 
@@ -33,33 +26,36 @@ static void on_signal(int sig)
 	handled++;
 }
 
-/* Pesters one thread with SIGUSR1 every 10 ms, then maybe acts. */
+/*
+ * Pesters one thread with SIGUSR1 every 10 ms. With @act set, calls it
+ * once the target has handled more than 3 signals and the kernel counts
+ * it asleep again in the call (@act_when: ST_GETTERS, ST_PUTTERS or
+ * ST_JOINERS), so the call has gone on through the signals.
+ */
 struct pest {
 	pthread_t target, thread;
 	atomic_bool stop;
-	long act_after_ms;	/* < 0: never */
+	enum mpq_stat_field act_when;
 	void (*act)(mpq_t *q);
 	mpq_t *q;
 };
 
-static long now_ms(void)
+static bool target_waits(struct pest *p)
 {
-	struct timespec ts;
+	struct mpq_stat st;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	return handled > 3 && q_stat(mpq_fileno(p->q), &st) == 0 &&
+	       stat_field(&st, p->act_when) == 1;
 }
 
 static void *pester(void *arg)
 {
 	struct pest *p = arg;
-	long t0 = now_ms();
 
 	while (!atomic_load(&p->stop)) {
-		usleep(10000);
+		sleep_ms(10);
 		pthread_kill(p->target, SIGUSR1);
-		if (p->act && p->act_after_ms >= 0 &&
-		    now_ms() - t0 >= p->act_after_ms) {
+		if (p->act && target_waits(p)) {
 			p->act(p->q);
 			p->act = NULL;
 		}
@@ -101,7 +97,6 @@ FIXTURE_SETUP(q)
 	ASSERT_NE(NULL, self->q);
 	self->p.target = pthread_self();
 	self->p.q = self->q;
-	self->p.act_after_ms = -1;
 }
 
 static void start(struct __test_metadata *_metadata, struct pest *p)
@@ -124,7 +119,7 @@ FIXTURE_TEARDOWN(q)
 TEST_F(q, get_survives_signals)
 {
 	self->p.act = put_one;
-	self->p.act_after_ms = 300;
+	self->p.act_when = ST_GETTERS;
 	start(_metadata, &self->p);
 	EXPECT_EQ(4, mpq_get(self->q, self->buf, sizeof(self->buf), true, -1));
 	stop(_metadata, &self->p);
@@ -138,7 +133,7 @@ TEST_F(q, get_alloc_survives_signals)
 	void *item = NULL;
 
 	self->p.act = put_one;
-	self->p.act_after_ms = 300;
+	self->p.act_when = ST_GETTERS;
 	start(_metadata, &self->p);
 	EXPECT_EQ(4, mpq_get_alloc(self->q, &item, true, 10.0));
 	stop(_metadata, &self->p);
@@ -151,7 +146,7 @@ TEST_F(q, put_survives_signals)
 {
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "full", 4));
 	self->p.act = get_one;
-	self->p.act_after_ms = 300;
+	self->p.act_when = ST_PUTTERS;
 	start(_metadata, &self->p);
 	EXPECT_EQ(0, mpq_put(self->q, "next", 4, true, -1));
 	stop(_metadata, &self->p);
@@ -166,7 +161,7 @@ TEST_F(q, join_survives_signals)
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "task", 4));
 	ASSERT_EQ(4, mpq_get_nowait(self->q, self->buf, sizeof(self->buf)));
 	self->p.act = task_done;
-	self->p.act_after_ms = 300;
+	self->p.act_when = ST_JOINERS;
 	start(_metadata, &self->p);
 	EXPECT_EQ(0, mpq_join(self->q));
 	stop(_metadata, &self->p);

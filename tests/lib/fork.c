@@ -14,25 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
-
-/* Child's status: 0 if it exited with 0. */
-static int reap(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+#include "lib_test.h"
+#include "harness.h"
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -134,32 +117,19 @@ TEST_F(q, close_in_child_only)
 	EXPECT_EQ(1, mpq_qsize(self->q));
 }
 
-static void *blocked_get(void *arg)
-{
-	char buf[8];
-
-	return (void *)(long)mpq_get((mpq_t *)arg, buf, sizeof(buf), true, -1);
-}
-
 /*
  * fork() while another thread waits in the handle: the child has no
  * such thread, and its copy of the handle must not behave as if it had.
  */
 TEST_F(q, fork_during_call)
 {
+	struct lib_call get = { .q = self->q, .op = LIB_GET };
 	struct mpq_stat st;
-	pthread_t t;
-	void *ret;
 	pid_t pid;
-	int i;
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_get, self->q));
-	for (i = 0; i < 500; i++) {
-		ASSERT_EQ(0, mpq_stat(self->q, &st));
-		if (st.getters == 1)
-			break;
-		usleep(10000);
-	}
+	ASSERT_EQ(0, lib_call_start(&get));
+	ASSERT_EQ(0, lib_wait_blocked(self->q, ST_GETTERS, 1));
+	ASSERT_EQ(0, mpq_stat(self->q, &st));
 	ASSERT_EQ(1U, st.getters);
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -174,8 +144,8 @@ TEST_F(q, fork_during_call)
 		_exit(fcntl(fd, F_GETFD) < 0 ? 0 : 2);
 	}
 	EXPECT_EQ(0, reap(pid));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(2L, (long)ret);
+	ASSERT_EQ(0, lib_call_end(&get));
+	EXPECT_EQ(2L, get.ret);
 }
 
 /* A named queue's handle is shared the same way. */

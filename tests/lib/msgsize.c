@@ -12,13 +12,8 @@
 
 #include <mpqdev.h>
 
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "pattern.h"
+#include "harness.h"
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -33,14 +28,6 @@ FIXTURE_SETUP(q)
 FIXTURE_TEARDOWN(q)
 {
 	mpq_free(self->q);
-}
-
-static void fill(char *buf, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		buf[i] = (char)(seed + i * 7);
 }
 
 TEST_F(q, buffer_too_small_keeps_message)
@@ -77,11 +64,11 @@ TEST_F(q, get_alloc_sizes)
 
 	ASSERT_NE(NULL, msg);
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		fill(msg, sizes[i], (unsigned int)i);
+		pattern_fill(msg, sizes[i], i);
 		ASSERT_EQ(0, mpq_put_nowait(self->q, msg, sizes[i]));
 	}
 	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		fill(msg, sizes[i], (unsigned int)i);
+		pattern_fill(msg, sizes[i], i);
 		item = NULL;
 		ASSERT_EQ((ssize_t)sizes[i],
 			  mpq_get_alloc(self->q, &item, false, -1));

@@ -14,13 +14,7 @@
 
 #include <mpqdev.h>
 
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "harness.h"
 
 FIXTURE(named) {
 	char name[64];

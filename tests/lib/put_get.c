@@ -8,15 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -96,46 +89,30 @@ TEST_F(q, empty_message)
 	EXPECT_EQ(0, mpq_qsize(self->q));
 }
 
-static void *delayed_get(void *arg)
-{
-	static char buf[4];
-
-	usleep(100000);
-	return (void *)mpq_get((mpq_t *)arg, buf, sizeof(buf), true, -1);
-}
-
 /* A blocking put into a full queue finishes when a getter makes room. */
 TEST_F(q, put_blocks_while_full)
 {
-	pthread_t t;
-	void *ret;
+	struct lib_call get = GET_WHEN_PUTTER(self->q);
 
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "1", 1));
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "2", 1));
-	ASSERT_EQ(0, pthread_create(&t, NULL, delayed_get, self->q));
+	ASSERT_EQ(0, lib_call_start(&get));
 	EXPECT_EQ(0, mpq_put(self->q, "3", 1, true, -1));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(1, (ssize_t)ret);
+	ASSERT_EQ(0, lib_call_end(&get));
+	EXPECT_EQ(1, get.ret);
 	EXPECT_EQ(2, mpq_qsize(self->q));
-}
-
-static void *delayed_put(void *arg)
-{
-	usleep(100000);
-	return (void *)(long)mpq_put((mpq_t *)arg, "late", 4, true, -1);
 }
 
 TEST_F(q, get_blocks_while_empty)
 {
+	struct lib_call put = PUT_WHEN_GETTER(self->q, "late");
 	char buf[8];
-	pthread_t t;
-	void *ret;
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, delayed_put, self->q));
+	ASSERT_EQ(0, lib_call_start(&put));
 	EXPECT_EQ(4, mpq_get(self->q, buf, sizeof(buf), true, -1));
 	EXPECT_EQ(0, memcmp(buf, "late", 4));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(0L, (long)ret);
+	ASSERT_EQ(0, lib_call_end(&put));
+	EXPECT_EQ(0L, put.ret);
 }
 
 TEST_HARNESS_MAIN

@@ -9,15 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -106,86 +99,38 @@ TEST_F(q, immediate_discards)
 	EXPECT_EQ(0, mpq_join_timeout(self->q, 5));
 }
 
-struct waiter {
-	pthread_t t;
-	mpq_t *q;
-	long ret;
-};
-
-static void *blocked_get(void *arg)
-{
-	struct waiter *w = arg;
-	char buf[8];
-
-	w->ret = mpq_get(w->q, buf, sizeof(buf), true, -1);
-	return NULL;
-}
-
-static void *blocked_put(void *arg)
-{
-	struct waiter *w = arg;
-
-	w->ret = mpq_put(w->q, "x", 1, true, -1);
-	return NULL;
-}
-
-static void *blocked_join(void *arg)
-{
-	struct waiter *w = arg;
-
-	w->ret = mpq_join(w->q);
-	return NULL;
-}
-
-/* Wait until the kernel counts n tasks blocked in get, put or join. */
-static bool wait_blocked(mpq_t *q, int what, unsigned int n)
-{
-	struct mpq_stat st;
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		if (mpq_stat(q, &st))
-			return false;
-		if ((what == 'g' ? st.getters : what == 'p' ? st.putters :
-		     st.joiners) == n)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 TEST_F(q, wakes_all_getters)
 {
-	struct waiter w[3];
+	struct lib_call w[3];
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		w[i].q = self->q;
-		ASSERT_EQ(0, pthread_create(&w[i].t, NULL, blocked_get, &w[i]));
+		w[i] = (struct lib_call){ .q = self->q, .op = LIB_GET };
+		ASSERT_EQ(0, lib_call_start(&w[i]));
 	}
-	ASSERT_TRUE(wait_blocked(self->q, 'g', 3));
+	ASSERT_EQ(0, lib_wait_blocked(self->q, ST_GETTERS, 3));
 	ASSERT_EQ(0, mpq_shutdown(self->q, false));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, pthread_join(w[i].t, NULL));
+		ASSERT_EQ(0, lib_call_end(&w[i]));
 		EXPECT_EQ(-EPIPE, w[i].ret);
 	}
 }
 
 TEST_F(q, wakes_all_putters)
 {
-	struct waiter w[3];
+	struct lib_call w[3];
 	int i;
 
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "a", 1));
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "b", 1));
 	for (i = 0; i < 3; i++) {
-		w[i].q = self->q;
-		ASSERT_EQ(0, pthread_create(&w[i].t, NULL, blocked_put, &w[i]));
+		w[i] = (struct lib_call){ .q = self->q, .op = LIB_PUT };
+		ASSERT_EQ(0, lib_call_start(&w[i]));
 	}
-	ASSERT_TRUE(wait_blocked(self->q, 'p', 3));
+	ASSERT_EQ(0, lib_wait_blocked(self->q, ST_PUTTERS, 3));
 	ASSERT_EQ(0, mpq_shutdown(self->q, false));
 	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, pthread_join(w[i].t, NULL));
+		ASSERT_EQ(0, lib_call_end(&w[i]));
 		EXPECT_EQ(-EPIPE, w[i].ret);
 	}
 	/* What was queued before is still there to drain. */
@@ -195,14 +140,14 @@ TEST_F(q, wakes_all_putters)
 /* Discarding the only unfinished items lets a joiner go. */
 TEST_F(q, immediate_releases_join)
 {
-	struct waiter w = { .q = self->q };
+	struct lib_call w = { .q = self->q, .op = LIB_JOIN };
 
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "a", 1));
 	ASSERT_EQ(0, mpq_put_nowait(self->q, "b", 1));
-	ASSERT_EQ(0, pthread_create(&w.t, NULL, blocked_join, &w));
-	ASSERT_TRUE(wait_blocked(self->q, 'j', 1));
+	ASSERT_EQ(0, lib_call_start(&w));
+	ASSERT_EQ(0, lib_wait_blocked(self->q, ST_JOINERS, 1));
 	ASSERT_EQ(0, mpq_shutdown(self->q, true));
-	ASSERT_EQ(0, pthread_join(w.t, NULL));
+	ASSERT_EQ(0, lib_call_end(&w));
 	EXPECT_EQ(0, w.ret);
 }
 

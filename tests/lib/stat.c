@@ -9,15 +9,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 TEST(full_by_count)
 {
@@ -77,31 +70,6 @@ TEST(full_by_bytes)
 }
 
 /*
- * Wait (10 s at most) until @want tasks are blocked in put (@putters) or
- * get on @q, as the kernel counts them; returns the last snapshot.
- */
-static struct mpq_stat wait_blocked(mpq_t *q, bool putters, unsigned int want)
-{
-	struct mpq_stat st = { 0 };
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		if (mpq_stat(q, &st) == 0 &&
-		    (putters ? st.putters : st.getters) == want)
-			break;
-		usleep(10000);
-	}
-	return st;
-}
-
-static void *blocked_put60(void *arg)
-{
-	static const char big[60];
-
-	return (void *)(long)mpq_put((mpq_t *)arg, big, sizeof(big), true, -1);
-}
-
-/*
  * A put queues behind a blocked putter even when it would fit: full() says
  * so, as put_nowait() and EPOLLOUT do. maxbytes 100 with 50 queued: a
  * 60-byte put waits, and a 1-byte one would wait behind it.
@@ -109,11 +77,10 @@ static void *blocked_put60(void *arg)
 TEST(full_while_a_putter_waits)
 {
 	const struct mpq_attr attr = { .msgsize_max = 100, .maxbytes = 100 };
-	static const char half[50];
+	static const char half[50], big[60];
+	struct lib_call put = { .op = LIB_PUT, .msg = big, .len = sizeof(big) };
 	char name[64], buf[64];
 	struct mpq_stat st;
-	pthread_t t;
-	void *ret;
 	mpq_t *q;
 
 	snprintf(name, sizeof(name), "libtest-%d-putter", getpid());
@@ -122,15 +89,17 @@ TEST(full_while_a_putter_waits)
 	ASSERT_EQ(0, mpq_unlink(name));
 	ASSERT_EQ(0, mpq_put_nowait(q, half, sizeof(half)));
 	EXPECT_FALSE(mpq_full(q));
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_put60, q));
-	st = wait_blocked(q, true, 1);
+	put.q = q;
+	ASSERT_EQ(0, lib_call_start(&put));
+	ASSERT_EQ(0, lib_wait_blocked(q, ST_PUTTERS, 1));
+	ASSERT_EQ(0, mpq_stat(q, &st));
 	ASSERT_EQ(1U, st.putters);
 	EXPECT_TRUE(mpq_full(q));
 	EXPECT_EQ(-EAGAIN, mpq_put_nowait(q, "x", 1));
 	/* The get lets the putter in; 60 of 100 bytes then leave room. */
 	ASSERT_EQ(50, mpq_get_nowait(q, buf, sizeof(buf)));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(0L, (long)ret);
+	ASSERT_EQ(0, lib_call_end(&put));
+	EXPECT_EQ(0L, put.ret);
 	EXPECT_FALSE(mpq_full(q));
 	mpq_free(q);
 }
@@ -158,27 +127,20 @@ TEST(counters)
 	mpq_free(q);
 }
 
-static void *blocked_get(void *arg)
-{
-	char buf[8];
-
-	return (void *)(long)mpq_get((mpq_t *)arg, buf, sizeof(buf), true, -1);
-}
-
 TEST(counts_waiters)
 {
-	mpq_t *q = mpq_queue_new(0);
+	struct lib_call get = { .q = mpq_queue_new(0), .op = LIB_GET };
+	mpq_t *q = get.q;
 	struct mpq_stat st;
-	pthread_t t;
-	void *ret;
 
 	ASSERT_NE(NULL, q);
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_get, q));
-	st = wait_blocked(q, false, 1);
+	ASSERT_EQ(0, lib_call_start(&get));
+	ASSERT_EQ(0, lib_wait_blocked(q, ST_GETTERS, 1));
+	ASSERT_EQ(0, mpq_stat(q, &st));
 	EXPECT_EQ(1U, st.getters);
 	ASSERT_EQ(0, mpq_put_nowait(q, "x", 1));
-	ASSERT_EQ(0, pthread_join(t, &ret));
-	EXPECT_EQ(1L, (long)ret);
+	ASSERT_EQ(0, lib_call_end(&get));
+	EXPECT_EQ(1L, get.ret);
 	ASSERT_EQ(0, mpq_stat(q, &st));
 	EXPECT_EQ(0U, st.getters);
 	mpq_free(q);

@@ -8,15 +8,8 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -102,7 +95,7 @@ static void *worker(void *arg)
 	char buf[16];
 
 	while (mpq_get(c->q, buf, sizeof(buf), true, -1) > 0) {
-		usleep(20000);
+		sleep_ms(20);	/* the work, which join() must wait for */
 		atomic_fetch_add(&c->processed, 1);
 		mpq_task_done(c->q);
 	}

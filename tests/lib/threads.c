@@ -12,13 +12,8 @@
 
 #include <mpqdev.h>
 
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "pattern.h"
+#include "harness.h"
 
 #define PRODUCERS	4
 #define CONSUMERS	4
@@ -129,14 +124,6 @@ static size_t size_of(int i)
 	return sizeof(int) + (size_t)(i * 2654435761u % 20000);
 }
 
-static void fill(char *buf, size_t len, int i)
-{
-	size_t k;
-
-	for (k = 0; k < len; k++)
-		buf[k] = (char)(i + k);
-}
-
 static void *produce_sized(void *arg)
 {
 	struct worker *w = arg;
@@ -145,7 +132,7 @@ static void *produce_sized(void *arg)
 
 	for (i = w->id; i < 2000 && buf; i += PRODUCERS) {
 		/* The index leads the message so consumers can check it. */
-		fill(buf, size_of(i), i);
+		pattern_fill(buf, size_of(i), i);
 		memcpy(buf, &i, sizeof(i));
 		if (mpq_put(w->s->q, buf, size_of(i), true, -1))
 			w->err = -1;
@@ -170,7 +157,7 @@ static void *consume_alloc(void *arg)
 			break;
 		}
 		memcpy(&i, item, sizeof(i));
-		fill(expect, size_of(i), i);
+		pattern_fill(expect, size_of(i), i);
 		memcpy(expect, &i, sizeof(i));
 		if ((size_t)len != size_of(i) || memcmp(expect, item, (size_t)len))
 			w->err = -1000;

@@ -10,26 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mpqdev.h>
-
-/*
- * The 6.1 harness has unused parameters, and prints compared pointers as
- * integers (a warning with -m32); -Wextra -Werror is on.
- */
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpointer-to-int-cast"
-#include "kselftest_harness.h"
+#include "lib_test.h"
+#include "harness.h"
 
 /* Under TCG on a busy host a wakeup can be seconds late; never early. */
 #define LATE_MS		10000
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
 
 FIXTURE(q) {
 	mpq_t *q;
@@ -120,40 +105,34 @@ TEST_F(q, nan_timeout)
 	EXPECT_EQ(0, mpq_qsize(self->q));
 }
 
-static void *put_later(void *arg)
-{
-	usleep(200000);
-	return (void *)(long)mpq_put((mpq_t *)arg, "late", 4, true, -1);
-}
-
 /* Negative, infinite and too large timeouts all mean no timeout. */
 TEST_F(q, no_timeout)
 {
 	const double timeouts[] = { -1, -0.001, INFINITY, 1e300 };
-	pthread_t t;
-	void *ret;
+	struct lib_call put = PUT_WHEN_GETTER(self->q, "late");
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(timeouts); i++) {
-		ASSERT_EQ(0, pthread_create(&t, NULL, put_later, self->q));
+		ASSERT_EQ(0, lib_call_start(&put));
 		EXPECT_EQ(4, mpq_get(self->q, self->buf, sizeof(self->buf),
 				     true, timeouts[i]));
-		ASSERT_EQ(0, pthread_join(t, &ret));
-		EXPECT_EQ(0L, (long)ret);
+		ASSERT_EQ(0, lib_call_end(&put));
+		EXPECT_EQ(0L, put.ret);
 	}
 }
 
 /* A wait with a long timeout ends as soon as the message is there. */
 TEST_F(q, message_before_timeout)
 {
+	struct lib_call put = PUT_WHEN_GETTER(self->q, "late");
 	long t0 = now_ms();
-	pthread_t t;
 
-	ASSERT_EQ(0, pthread_create(&t, NULL, put_later, self->q));
+	ASSERT_EQ(0, lib_call_start(&put));
 	EXPECT_EQ(4, mpq_get(self->q, self->buf, sizeof(self->buf), true,
 			     30.0));
 	EXPECT_GT(30000, now_ms() - t0);
-	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, lib_call_end(&put));
+	EXPECT_EQ(0L, put.ret);
 }
 
 TEST_HARNESS_MAIN

@@ -30,7 +30,7 @@ static int put_many(int fd, const char *const *msgs, int n, __u32 flags,
 	}
 	if (dl)
 		b.deadline = *dl;
-	return sys_ret(ioctl(fd, MPQ_IOC_PUT_MANY, &b));
+	return q_put_many(fd, &b);
 }
 
 /* GET_MANY into @bt, @n buffers of capacity @cap each. */
@@ -48,7 +48,7 @@ static int get_many(int fd, struct batch *bt, int n, __u64 cap, __u32 flags,
 	}
 	if (dl)
 		b.deadline = *dl;
-	return sys_ret(ioctl(fd, MPQ_IOC_GET_MANY, &b));
+	return q_get_many(fd, &b);
 }
 
 static bool got(const struct batch *bt, int i, const char *want)

@@ -6,6 +6,7 @@
  * right after put() lose nothing. Task accounting holds under the load.
  */
 #include "mpq_test.h"
+#include "pattern.h"
 #include "harness.h"
 
 #define PRODUCERS	4
@@ -29,29 +30,24 @@ static size_t msg_len(__u32 seq)
 	return 8 + seq % (MSG_MAX - 8 + 1);
 }
 
+static uint64_t msg_seed(__u32 producer, __u32 seq)
+{
+	return (uint64_t)producer << 32 | seq;
+}
+
 static void msg_make(struct msg *m, __u32 producer, __u32 seq)
 {
-	size_t i;
-
 	m->producer = producer;
 	m->seq = seq;
-	for (i = 0; i < msg_len(seq) - 8; i++)
-		m->pattern[i] = (unsigned char)(producer * 31 + seq * 7 + i);
+	pattern_fill(m->pattern, msg_len(seq) - 8, msg_seed(producer, seq));
 }
 
 static bool msg_ok(const struct msg *m, size_t len)
 {
-	size_t i;
-
 	if (len < 8 || m->producer >= PRODUCERS || m->seq >= PER_PRODUCER ||
 	    len != msg_len(m->seq))
 		return false;
-	for (i = 0; i < len - 8; i++) {
-		if (m->pattern[i] !=
-		    (unsigned char)(m->producer * 31 + m->seq * 7 + i))
-			return false;
-	}
-	return true;
+	return pattern_check(m->pattern, len - 8, msg_seed(m->producer, m->seq));
 }
 
 /* What each consumer received, in order: producer << 16 | seq. */

@@ -21,7 +21,9 @@
 #include <poll.h>
 #include <stdarg.h>
 
+#include "kselftest.h"
 #include "mpq_test.h"
+#include "pattern.h"
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
 #define DEBUGFS		"/sys/kernel/debug"
@@ -29,7 +31,6 @@
 
 static int nth_fd = -1;
 static char qname[MPQ_NAME_SIZE];
-static int tests, failed;
 
 /* debugfs knobs to set for the run and restore afterwards. */
 static struct knob {
@@ -52,8 +53,7 @@ static void nth_set(unsigned int n)
 	int len = snprintf(s, sizeof(s), "%u", n);
 
 	if (pwrite(nth_fd, s, len, 0) != len) {
-		printf("Bail out! writing %s: %s\n", FAIL_NTH, strerror(errno));
-		exit(1);
+		ksft_exit_fail_msg("writing %s: %s\n", FAIL_NTH, strerror(errno));
 	}
 }
 
@@ -69,8 +69,7 @@ static unsigned int nth_left(void)
 
 	nth_set(0);
 	if (n <= 0) {
-		printf("Bail out! reading %s: %s\n", FAIL_NTH, strerror(errno));
-		exit(1);
+		ksft_exit_fail_msg("reading %s: %s\n", FAIL_NTH, strerror(errno));
 	}
 	return (unsigned int)strtoul(s, NULL, 10);
 }
@@ -83,11 +82,12 @@ static void bad(const char *fmt, ...)
 {
 	va_list ap;
 
+	char msg[512];
+
 	va_start(ap, fmt);
-	printf("# ");
-	vprintf(fmt, ap);
-	putchar('\n');
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	ksft_print_msg("%s\n", msg);
 	case_failures++;
 }
 
@@ -114,19 +114,13 @@ static bool same_stat(const struct mpq_stat *a, const struct mpq_stat *b)
 	       a->discarded == b->discarded;
 }
 
-static void msg_fill(char *p, size_t len, char tag)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (char)(tag + i % 23);
-}
-
-/* The next message must be @len bytes of msg_fill(@tag). */
+/* The next message must be @len bytes of pattern_fill(@tag). */
 static void expect_msg(int fd, size_t len, char tag, const char *when)
 {
 	static char want[200000], got[200000];
 	long n = q_get(fd, got, sizeof(got), MPQ_XFER_NONBLOCK, NULL);
 
-	msg_fill(want, len, tag);
+	pattern_fill(want, len, tag);
 	if (n != (long)len || memcmp(want, got, len))
 		bad("%s: expected message '%c' of %zu bytes, got %ld", when,
 		    tag, len, n);
@@ -203,13 +197,12 @@ static void setup_queue(void)
 
 	qfd = mpq_new(0, 0, 0, 0);
 	if (qfd < 0) {
-		printf("Bail out! creating a queue: %s\n", strerror(-qfd));
-		exit(1);
+		ksft_exit_fail_msg("creating a queue: %s\n", strerror(-qfd));
 	}
 	/* Two messages, so a failed call can be seen to keep their order. */
-	msg_fill(m, SMALL, 'A');
+	pattern_fill(m, SMALL, 'A');
 	q_put(qfd, m, SMALL, 0, NULL);
-	msg_fill(m, MEDIUM, 'B');
+	pattern_fill(m, MEDIUM, 'B');
 	q_put(qfd, m, MEDIUM, 0, NULL);
 	q_stat(qfd, &before);
 }
@@ -289,7 +282,7 @@ static void check_put(long ret, bool faulted, const char *when)
 static void setup_put(void)
 {
 	setup_queue();
-	msg_fill(big, put_len, put_tag);
+	pattern_fill(big, put_len, put_tag);
 }
 
 #define PUT_CASE(fn, len) \
@@ -309,7 +302,7 @@ static void setup_put_many(void)
 {
 	setup_queue();
 	for (int i = 0; i < 3; i++) {
-		msg_fill(vbuf[i], (size_t)SMALL * (i + 1) * 20, (char)('C' + i));
+		pattern_fill(vbuf[i], (size_t)SMALL * (i + 1) * 20, (char)('C' + i));
 		vec[i].buf = PTR(vbuf[i]);
 		vec[i].len = (size_t)SMALL * (i + 1) * 20;
 		vec[i].result = 0;
@@ -364,7 +357,7 @@ static void check_get(long ret, bool faulted, const char *when)
 
 	(void)faulted;
 	if (ret >= 0) {
-		msg_fill(want, SMALL, 'A');
+		pattern_fill(want, SMALL, 'A');
 		if (ret != SMALL || memcmp(getbuf, want, SMALL))
 			bad("%s: got %ld bytes, not message A", when, ret);
 		expect_msg(qfd, MEDIUM, 'B', when);
@@ -393,10 +386,10 @@ static long call_get_many(void)
 	if (ret > 0) {
 		char want[MEDIUM];
 
-		msg_fill(want, SMALL, 'A');
+		pattern_fill(want, SMALL, 'A');
 		if (v[0].result != SMALL || memcmp(b0, want, SMALL))
 			ret = -EBADMSG;
-		msg_fill(want, MEDIUM, 'B');
+		pattern_fill(want, MEDIUM, 'B');
 		if (ret == 2 && (v[1].result != MEDIUM || memcmp(b1, want, MEDIUM)))
 			ret = -EBADMSG;
 	}
@@ -496,8 +489,7 @@ static void setup_ctl(void)
 {
 	ctl = mpq_control();
 	if (ctl < 0) {
-		printf("Bail out! %s: %s\n", MPQ_CONTROL_PATH, strerror(-ctl));
-		exit(1);
+		ksft_exit_fail_msg("%s: %s\n", MPQ_CONTROL_PATH, strerror(-ctl));
 	}
 }
 
@@ -602,21 +594,19 @@ static void setup_named(void)
 {
 	setup_ctl();
 	if (call_create_named()) {
-		printf("Bail out! creating %s failed\n", qname);
-		exit(1);
+		ksft_exit_fail_msg("creating %s failed\n", qname);
 	}
 	/* A queue with content, reached through an fd opened beforehand. */
 	qfd = mpq_open_named(qname, O_RDWR);
 	if (qfd < 0) {
-		printf("Bail out! opening %s failed\n", qname);
-		exit(1);
+		ksft_exit_fail_msg("opening %s failed\n", qname);
 	}
 	{
 		char m[MEDIUM];
 
-		msg_fill(m, SMALL, 'A');
+		pattern_fill(m, SMALL, 'A');
 		q_put(qfd, m, SMALL, 0, NULL);
-		msg_fill(m, MEDIUM, 'B');
+		pattern_fill(m, MEDIUM, 'B');
 		q_put(qfd, m, MEDIUM, 0, NULL);
 	}
 	q_stat(qfd, &before);
@@ -768,12 +758,9 @@ static int run_case(const struct fcase *c, bool tap)
 		bad("%s: still failing at allocation %u", c->name, MAX_NTH);
 	if (!tap)
 		return case_failures;
-	tests++;
-	if (case_failures)
-		failed++;
-	printf("%s %d %s # %u allocations failed in turn, %u calls returned ENOMEM\n",
-	       case_failures ? "not ok" : "ok", tests, c->name, faults,
-	       clean_errors);
+	ksft_test_result(!case_failures,
+			 "%s # %u allocations failed in turn, %u calls returned ENOMEM\n",
+			 c->name, faults, clean_errors);
 	return case_failures;
 }
 
@@ -789,11 +776,9 @@ static void quota_case(void)
 	pid_t pid;
 	int status = -1;
 
-	tests++;
 	if (param_read("queues_per_user", &saved) ||
 	    param_write("queues_per_user", QUOTA)) {
-		printf("ok %d create-named-quota # SKIP cannot set queues_per_user\n",
-		       tests);
+		ksft_test_result_skip("create-named-quota: cannot set queues_per_user\n");
 		return;
 	}
 	pid = spawn();
@@ -831,9 +816,7 @@ static void quota_case(void)
 	if (pid > 0)
 		status = reap(pid);
 	param_write("queues_per_user", saved);
-	if (status)
-		failed++;
-	printf("%s %d create-named-quota\n", status ? "not ok" : "ok", tests);
+	ksft_test_result(!status, "create-named-quota\n");
 }
 
 static void restore_knobs(void)
@@ -848,17 +831,13 @@ int main(void)
 	size_t ncases = sizeof(cases) / sizeof(cases[0]);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n");
+	ksft_print_header();
 	nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
-	if (nth_fd < 0) {
-		printf("1..0 # SKIP %s: %s (needs CONFIG_FAULT_INJECTION)\n",
-		       FAIL_NTH, strerror(errno));
-		return 4;
-	}
-	if (access(MPQ_CONTROL_PATH, F_OK)) {
-		printf("1..0 # SKIP %s: %s\n", MPQ_CONTROL_PATH, strerror(errno));
-		return 4;
-	}
+	if (nth_fd < 0)
+		ksft_exit_skip("%s: %s (needs CONFIG_FAULT_INJECTION)\n",
+			       FAIL_NTH, strerror(errno));
+	if (access(MPQ_CONTROL_PATH, F_OK))
+		ksft_exit_skip("%s: %s\n", MPQ_CONTROL_PATH, strerror(errno));
 	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
 		struct knob *k = &knobs[i];
 		int fd = open(k->path, O_RDONLY | O_CLOEXEC);
@@ -871,9 +850,8 @@ int main(void)
 			continue;
 		if (n <= 0 || write_file_str(k->path, k->value)) {
 			restore_knobs();
-			printf("1..0 # SKIP %s: cannot set (needs CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS and root)\n",
-			       k->path);
-			return 4;
+			ksft_exit_skip("%s: cannot set (needs CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS and root)\n",
+				       k->path);
 		}
 		k->saved[n] = '\0';
 		k->set = true;
@@ -885,10 +863,9 @@ int main(void)
 	memset(getbuf, 0, sizeof(getbuf));
 	memset(list_buf, 0, sizeof(list_buf));
 
-	printf("1..%zu\n", ncases + 1);
+	ksft_set_plan(ncases + 1);
 	for (size_t i = 0; i < ncases; i++)
 		run_case(&cases[i], true);
 	quota_case();
-	printf("# %d tests, %d failed\n", tests, failed);
-	return failed ? 1 : 0;
+	ksft_finished();
 }

@@ -32,7 +32,9 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
+#include "kselftest.h"
 #include "mpq_test.h"
+#include "rand.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -89,30 +91,8 @@ static unsigned char *buf;		/* BUF_SIZE, followed by a guard page */
 static unsigned char *robuf;		/* a read-only page */
 static long page;
 
-static __thread uint64_t rng;
 static __thread struct stats tst;
 static __thread timer_t alarm_timer;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-static bool chance(unsigned int percent)
-{
-	return rnd_below(100) < percent;
-}
 
 static void fail(const char *fmt, ...)
 {
@@ -999,8 +979,7 @@ static void *fuzz_thread(void *p)
 {
 	struct thread_arg *a = p;
 
-	rng = seed ^ ((uint64_t)getpid() << 20) ^ ((uint64_t)a->index << 50);
-	rng = rng ? rng : 1;
+	rnd_seed(seed, ((uint64_t)getpid() << 20) ^ ((uint64_t)a->index << 50));
 	alarm_setup();
 	for (uint64_t i = 0; i < a->calls; i++) {
 		one_call();
@@ -1138,7 +1117,7 @@ static void dump_stacks(pid_t pid)
 		n = read(fd, stack, sizeof(stack) - 1);
 		close(fd);
 		stack[n > 0 ? n : 0] = '\0';
-		printf("# thread %s of %d, kernel stack:\n%s", d->d_name,
+		ksft_print_msg("thread %s of %d, kernel stack:\n%s", d->d_name,
 		       (int)pid, stack);
 	}
 	closedir(dir);
@@ -1174,20 +1153,19 @@ int main(int argc, char **argv)
 	if (!nprocs || !watchdog_s)
 		usage(argv[0]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..1\n");
-	printf("# fuzz: %llu calls, %u processes x %d threads, seed %llu\n",
-	       (unsigned long long)total_calls, nprocs, THREADS,
-	       (unsigned long long)seed);
+	ksft_print_header();
 	{
 		int ctl = mpq_control();
 
-		if (ctl < 0) {
-			printf("ok 1 fuzz # SKIP %s: %s\n", MPQ_CONTROL_PATH,
-			       strerror(-ctl));
-			return 4;
-		}
+		if (ctl < 0)
+			ksft_exit_skip("%s: %s\n", MPQ_CONTROL_PATH,
+				       strerror(-ctl));
 		close(ctl);
 	}
+	ksft_set_plan(1);
+	ksft_print_msg("fuzz: %llu calls, %u processes x %d threads, seed %llu\n",
+	       (unsigned long long)total_calls, nprocs, THREADS,
+	       (unsigned long long)seed);
 	mpq_test_name(prefix, sizeof(prefix), "fz");
 	for (int i = 0; i < NNAMES; i++)
 		snprintf(names[i], sizeof(names[i]), "%s%d", prefix, i);
@@ -1197,8 +1175,8 @@ int main(int argc, char **argv)
 	last = calloc(nprocs, sizeof(*last));
 	since = calloc(nprocs, sizeof(*since));
 	if (!procs || !pids || !last || !since) {
-		printf("not ok 1 fuzz # out of memory\n");
-		return 1;
+		ksft_test_result_fail("fuzz # out of memory\n");
+		ksft_exit_fail();
 	}
 	t0 = now_ns();
 	for (unsigned int i = 0; i < nprocs; i++) {
@@ -1220,7 +1198,7 @@ int main(int argc, char **argv)
 			if (waitpid(pids[i], &status, WNOHANG) == pids[i]) {
 				if (!WIFEXITED(status) ||
 				    (WEXITSTATUS(status) && !procs[i].failures)) {
-					printf("# FAIL: process %u %s %d\n", i,
+					ksft_print_msg("FAIL: process %u %s %d\n", i,
 					       WIFEXITED(status) ? "exited with" :
 					       "died of signal",
 					       WIFEXITED(status) ? WEXITSTATUS(status) :
@@ -1236,7 +1214,7 @@ int main(int argc, char **argv)
 				since[i] = now_ns();
 			} else if (now_ns() - since[i] > (int64_t)watchdog_s * NSEC_PER_SEC &&
 				   !atomic_load(&procs[i].done)) {
-				printf("# FAIL: process %u (pid %d) made no call for %u s\n",
+				ksft_print_msg("FAIL: process %u (pid %d) made no call for %u s\n",
 				       i, (int)pids[i], watchdog_s);
 				dump_stacks(pids[i]);
 				failures++;
@@ -1253,7 +1231,7 @@ int main(int argc, char **argv)
 		int n = control_ioctl(MPQ_IOC_LIST, &l);
 
 		if (n < 0) {
-			printf("# FAIL: LIST: %s\n", strerror(-n));
+			ksft_print_msg("FAIL: LIST: %s\n", strerror(-n));
 			failures++;
 			break;
 		}
@@ -1264,7 +1242,7 @@ int main(int argc, char **argv)
 			if (strncmp(name, prefix, strlen(prefix)))
 				continue;
 			if (pass) {
-				printf("# FAIL: %s still listed after its removal\n", name);
+				ksft_print_msg("FAIL: %s still listed after its removal\n", name);
 				failures++;
 				continue;
 			}
@@ -1275,12 +1253,12 @@ int main(int argc, char **argv)
 			}
 			r = mpq_remove(name);
 			if (r) {
-				printf("# FAIL: remove %s: %s\n", name, strerror(-r));
+				ksft_print_msg("FAIL: remove %s: %s\n", name, strerror(-r));
 				failures++;
 			}
 			snprintf(line, sizeof(line), MPQ_DEV_DIR "/%s", name);
 			if (access(line, F_OK) == 0) {
-				printf("# FAIL: %s still exists after remove\n", line);
+				ksft_print_msg("FAIL: %s still exists after remove\n", line);
 				failures++;
 			}
 		}
@@ -1291,7 +1269,7 @@ int main(int argc, char **argv)
 		struct stats *s = &procs[i].st;
 
 		if (procs[i].failures) {
-			printf("# FAIL: process %u: %d failures, first: %s\n", i,
+			ksft_print_msg("FAIL: process %u: %d failures, first: %s\n", i,
 			       procs[i].failures, procs[i].first_failure);
 			failures += procs[i].failures;
 		}
@@ -1307,32 +1285,31 @@ int main(int argc, char **argv)
 #undef SUM
 	}
 
-	printf("# %.1f s\n", (now_ns() - t0) / 1e9);
+	ksft_print_msg("%.1f s\n", (now_ns() - t0) / 1e9);
 	for (int j = 0; j < NR_OPS; j++)
-		printf("# %-14s %8llu calls %8llu ok\n", op_names[j],
+		ksft_print_msg("%-14s %8llu calls %8llu ok\n", op_names[j],
 		       (unsigned long long)sum.calls[j],
 		       (unsigned long long)sum.ok[j]);
-	len = (size_t)snprintf(line, sizeof(line), "# errors:");
+	len = (size_t)snprintf(line, sizeof(line), "errors:");
 	for (int j = 1; j < MAX_ERRNO && len < sizeof(line) - 32; j++)
 		if (sum.err[j])
 			len += (size_t)snprintf(line + len, sizeof(line) - len,
 						" %s %llu", strerrorname_np(j) ?
 						strerrorname_np(j) : "?",
 						(unsigned long long)sum.err[j]);
-	printf("%s\n", line);
-	printf("# queues: %llu anonymous and %llu named created, %llu removed; %llu LIST and %llu STAT results checked; %llu messages drained at the end\n",
+	ksft_print_msg("%s\n", line);
+	ksft_print_msg("queues: %llu anonymous and %llu named created, %llu removed; %llu LIST and %llu STAT results checked; %llu messages drained at the end\n",
 	       (unsigned long long)sum.created,
 	       (unsigned long long)sum.named_created,
 	       (unsigned long long)sum.removed, (unsigned long long)sum.listed,
 	       (unsigned long long)sum.stat_checked,
 	       (unsigned long long)sum.drained);
-	printf("# signals: %llu SIGALRM, %llu SIGIO\n",
+	ksft_print_msg("signals: %llu SIGALRM, %llu SIGIO\n",
 	       (unsigned long long)sum.alarms, (unsigned long long)sum.sigios);
-	if (failures) {
-		printf("not ok 1 fuzz # %d failures, seed %llu\n", failures,
-		       (unsigned long long)seed);
-		return 1;
-	}
-	printf("ok 1 fuzz\n");
-	return 0;
+	if (failures)
+		ksft_test_result_fail("fuzz # %d failures, seed %llu\n", failures,
+				      (unsigned long long)seed);
+	else
+		ksft_test_result_pass("fuzz\n");
+	ksft_finished();
 }

@@ -19,16 +19,18 @@
  */
 #include <sys/syscall.h>
 
+#include "kselftest.h"
 #include "mpq_test.h"
 
 static const char *step;
 
 static int fail(const char *what, long err)
 {
-	printf("# %s: %s", step, what);
 	if (err)
-		printf(": %s", strerror((int)(err < 0 ? -err : err)));
-	putchar('\n');
+		ksft_print_msg("%s: %s: %s\n", step, what,
+			       strerror((int)(err < 0 ? -err : err)));
+	else
+		ksft_print_msg("%s: %s\n", step, what);
 	return 1;
 }
 

@@ -24,25 +24,25 @@ helper=tests/stress/loadunload-helper
 mpqctl=tools/mpqctl/mpqctl
 name=lu-$$
 
+. tests/common/tap.sh
 echo "TAP version 13"
-echo "1..1"
+tap_plan 1
 for f in "$module" "$helper" "$mpqctl"; do
 	if [ ! -e "$f" ]; then
-		echo "not ok 1 loadunload # $f is missing"
+		tap_result 1 "loadunload # $f is missing"
 		exit 1
 	fi
 done
 # insmod reads the module from tmpfs, not over 9p, every cycle.
-ko=$(mktemp /tmp/mpq-XXXXXX.ko) || exit 1
-trap 'rm -f "$ko"' EXIT
+ko=$tap_tmp/mpq.ko
 cp "$module" "$ko" || exit 1
 
 cycle=0
 fail() {
-	echo "# cycle $cycle: $*"
+	tap_diag "cycle $cycle: $*"
 	"$mpqctl" remove "$name" >/dev/null 2>&1
 	[ -d /sys/module/mpq ] || insmod "$ko" 2>/dev/null
-	echo "not ok 1 loadunload # failed in cycle $cycle of $cycles"
+	tap_result 1 "loadunload # failed in cycle $cycle of $cycles"
 	exit 1
 }
 
@@ -68,4 +68,4 @@ cycle=$cycles
 if [ $was_loaded = 1 ]; then
 	insmod "$ko" || fail "reloading $module failed"
 fi
-echo "ok 1 loadunload # $cycles cycles in $(( $(date +%s) - start )) s"
+tap_result 0 "loadunload # $cycles cycles in $(( $(date +%s) - start )) s"

@@ -29,7 +29,10 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "kselftest.h"
 #include "mpq_test.h"
+#include "pattern.h"
+#include "rand.h"
 
 #define MAGIC		0x6d707154u	/* "mpqT" */
 #define MAX_INCARN	4096		/* producer / consumer lifetimes */
@@ -102,38 +105,6 @@ static uint64_t opt_seed;
 
 /* --- small helpers ----------------------------------------------------- */
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-static bool chance(unsigned int percent)
-{
-	return rnd_below(100) < percent;
-}
-
-static void seed_rng(uint64_t a, uint64_t b)
-{
-	rng_state = (a * 0x9E3779B97F4A7C15ULL) ^ (b + 0x632BE59BD9B4E019ULL);
-	if (!rng_state)
-		rng_state = 1;
-	for (int i = 0; i < 4; i++)
-		rnd();
-}
-
 static void fail_exit(const char *fmt, ...)
 {
 	va_list ap;
@@ -157,20 +128,10 @@ static uint32_t fnv1a(const unsigned char *p, size_t n)
 	return h;
 }
 
-/* The payload of (producer, seq) is fixed, so a consumer can regenerate it. */
-static void fill_payload(unsigned char *p, size_t n, uint32_t producer,
-			 uint64_t seq)
+/* The payload of (producer, seq) is fixed, so a consumer can check it. */
+static uint64_t payload_seed(uint32_t producer, uint64_t seq)
 {
-	uint64_t x = ((uint64_t)producer << 40) ^ seq ^ 0xA5A5A5A55A5A5A5AULL;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!(i & 7)) {
-			x ^= x >> 12;
-			x ^= x << 25;
-			x ^= x >> 27;
-		}
-		p[i] = (unsigned char)((x * 0x2545F4914F6CDD1DULL) >> ((i & 7) * 8));
-	}
+	return ((uint64_t)producer << 40) ^ seq;
 }
 
 static size_t build_msg(unsigned char *buf, uint32_t producer, uint64_t seq,
@@ -181,7 +142,7 @@ static size_t build_msg(unsigned char *buf, uint32_t producer, uint64_t seq,
 		.len = (uint32_t)len,
 	};
 
-	fill_payload(buf + sizeof(h), len - sizeof(h), producer, seq);
+	pattern_fill(buf + sizeof(h), len - sizeof(h), payload_seed(producer, seq));
 	h.csum = fnv1a(buf + sizeof(h), len - sizeof(h));
 	memcpy(buf, &h, sizeof(h));
 	return len;
@@ -440,8 +401,7 @@ static void task_done(struct cons_rec *me, uint64_t k)
 }
 
 /* Check a received message and fill in its log entry. */
-static void record(struct logent *e, const unsigned char *buf, size_t n,
-		   unsigned char *scratch)
+static void record(struct logent *e, const unsigned char *buf, size_t n)
 {
 	struct msg_hdr h;
 
@@ -460,8 +420,8 @@ static void record(struct logent *e, const unsigned char *buf, size_t n,
 		e->flags |= ENT_CORRUPT;
 		return;
 	}
-	fill_payload(scratch, n - sizeof(h), h.producer, h.seq);
-	if (memcmp(scratch, buf + sizeof(h), n - sizeof(h)))
+	if (!pattern_check(buf + sizeof(h), n - sizeof(h),
+			   payload_seed(h.producer, h.seq)))
 		e->flags |= ENT_CORRUPT;
 }
 
@@ -470,15 +430,13 @@ static void consumer(uint32_t id)
 	struct cons_rec *me = &sh->cons[id];
 	struct counters *c = &me->c;
 	size_t slot = opt_msgsize + 64;
-	unsigned char *bufs = malloc(MAX_BATCH * slot + slot);
-	unsigned char *scratch;
+	unsigned char *bufs = malloc(MAX_BATCH * slot);
 	struct mpq_msgvec vec[MAX_BATCH];
 	bool nonblock = chance(30);
 
 	if (!bufs)
 		fail_exit("out of memory");
-	memset(bufs, 0, MAX_BATCH * slot + slot);
-	scratch = bufs + MAX_BATCH * slot;
+	memset(bufs, 0, MAX_BATCH * slot);
 	worker_signals();
 	cons_fd = mpq_open_named(qname, O_RDONLY | (nonblock ? O_NONBLOCK : 0));
 	if (cons_fd < 0)
@@ -559,7 +517,7 @@ static void consumer(uint32_t id)
 			fail_exit("get of %u returned %ld", k, ret);
 		for (long i = 0; i < (ret > 0 ? ret : 0); i++) {
 			e[i].t_end = now_ns();
-			record(&e[i], bufs + i * slot, vec[i].result, scratch);
+			record(&e[i], bufs + i * slot, vec[i].result);
 			atomic_store(&e[i].state, ENT_DONE);
 		}
 		/* Entries not filled go back to this consumer for reuse. */
@@ -613,7 +571,7 @@ static void report(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	printf("# FAIL: ");
+	ksft_print_msg("FAIL: ");
 	vprintf(fmt, ap);
 	putchar('\n');
 	va_end(ap);
@@ -636,7 +594,7 @@ static bool spawn_worker(struct worker *w, enum role role)
 		return false;
 	}
 	if (pid == 0) {
-		seed_rng(opt_seed, ((uint64_t)role << 32) | id);
+		rnd_seed(opt_seed, ((uint64_t)role << 32) | id);
 		if (role == PRODUCER)
 			producer(id);
 		consumer(id);
@@ -711,7 +669,7 @@ static void dump_stuck(int qfd)
 	char path[64], buf[4096];
 
 	if (q_stat(qfd, &st) == 0)
-		printf("# stat: qsize %llu unfinished %llu getters %u putters %u joiners %u state %u\n",
+		ksft_print_msg("stat: qsize %llu unfinished %llu getters %u putters %u joiners %u state %u\n",
 		       (unsigned long long)st.qsize,
 		       (unsigned long long)st.unfinished, st.getters,
 		       st.putters, st.joiners, st.state);
@@ -728,7 +686,7 @@ static void dump_stuck(int qfd)
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		buf[n > 0 ? n : 0] = '\0';
-		printf("# pid %d (%s %u) kernel stack:\n%s",
+		ksft_print_msg("pid %d (%s %u) kernel stack:\n%s",
 		       (int)workers[i].pid,
 		       workers[i].role == PRODUCER ? "producer" : "consumer",
 		       workers[i].id, buf);
@@ -945,18 +903,18 @@ static void verify(const struct mpq_stat *st)
 		       (unsigned long long)td,
 		       (unsigned long long)td_pending);
 
-	printf("# puts: %llu by the kernel, %llu recorded, %llu unrecorded by killed producers (%llu of them delivered)\n",
+	ksft_print_msg("puts: %llu by the kernel, %llu recorded, %llu unrecorded by killed producers (%llu of them delivered)\n",
 	       (unsigned long long)st->total_puts, (unsigned long long)recorded,
 	       (unsigned long long)unrecorded, (unsigned long long)u_del);
-	printf("# gets: %llu by the kernel, %llu logged, %llu taken by killed consumers (%llu gets were pending)\n",
+	ksft_print_msg("gets: %llu by the kernel, %llu logged, %llu taken by killed consumers (%llu gets were pending)\n",
 	       (unsigned long long)st->total_gets,
 	       (unsigned long long)delivered, (unsigned long long)lost,
 	       (unsigned long long)pending_killed);
-	printf("# checks: %llu corrupt, %llu duplicates, %llu never put, %llu out of order, %llu recorded puts undelivered\n",
+	ksft_print_msg("checks: %llu corrupt, %llu duplicates, %llu never put, %llu out of order, %llu recorded puts undelivered\n",
 	       (unsigned long long)corrupt, (unsigned long long)dup,
 	       (unsigned long long)phantom, (unsigned long long)order,
 	       (unsigned long long)missing);
-	printf("# task_done: %llu returned, %llu in flight when killed; unfinished %llu\n",
+	ksft_print_msg("task_done: %llu returned, %llu in flight when killed; unfinished %llu\n",
 	       (unsigned long long)td, (unsigned long long)td_pending,
 	       (unsigned long long)st->unfinished);
 }
@@ -976,12 +934,12 @@ static void print_counters(void)
 	for (uint32_t i = 0; i < nc; i++)
 		ADD(c, sh->cons[i].c);
 #undef ADD
-	printf("# producers: %u lifetimes, %llu ops, %llu batches, EAGAIN %llu, ETIMEDOUT %llu, EINTR %llu, EMSGSIZE %llu, O_NONBLOCK toggles %llu\n",
+	ksft_print_msg("producers: %u lifetimes, %llu ops, %llu batches, EAGAIN %llu, ETIMEDOUT %llu, EINTR %llu, EMSGSIZE %llu, O_NONBLOCK toggles %llu\n",
 	       np, (unsigned long long)p.ops, (unsigned long long)p.batches,
 	       (unsigned long long)p.eagain, (unsigned long long)p.etimedout,
 	       (unsigned long long)p.eintr, (unsigned long long)p.emsgsize,
 	       (unsigned long long)p.toggles);
-	printf("# consumers: %u lifetimes, %llu ops, %llu batches, EAGAIN %llu, ETIMEDOUT %llu, EINTR %llu, EMSGSIZE %llu, O_NONBLOCK toggles %llu\n",
+	ksft_print_msg("consumers: %u lifetimes, %llu ops, %llu batches, EAGAIN %llu, ETIMEDOUT %llu, EINTR %llu, EMSGSIZE %llu, O_NONBLOCK toggles %llu\n",
 	       nc, (unsigned long long)c.ops, (unsigned long long)c.batches,
 	       (unsigned long long)c.eagain, (unsigned long long)c.etimedout,
 	       (unsigned long long)c.eintr, (unsigned long long)c.emsgsize,
@@ -1026,28 +984,25 @@ int main(int argc, char **argv)
 	if (!opt_prod || !opt_cons || opt_msgsize < sizeof(struct msg_hdr) ||
 	    !opt_maxsize || opt_maxbytes < opt_msgsize)
 		usage(argv[0]);
-	seed_rng(opt_seed, 0);
+	rnd_seed(opt_seed, 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..1\n");
-	printf("# torture: %u producers, %u consumers, %u s, msgsize_max %llu, maxsize %llu, maxbytes %llu, %.1f kills/s, seed %llu\n",
+	ksft_print_header();
+	r = mpq_control();
+	if (r < 0)
+		ksft_exit_skip("%s: %s\n", MPQ_CONTROL_PATH, strerror(-r));
+	close(r);
+	ksft_set_plan(1);
+	ksft_print_msg("torture: %u producers, %u consumers, %u s, msgsize_max %llu, maxsize %llu, maxbytes %llu, %.1f kills/s, seed %llu\n",
 	       opt_prod, opt_cons, opt_time, (unsigned long long)opt_msgsize,
 	       (unsigned long long)opt_maxsize, (unsigned long long)opt_maxbytes,
 	       opt_kills, (unsigned long long)opt_seed);
-
-	r = mpq_control();
-	if (r < 0) {
-		printf("ok 1 torture # SKIP %s: %s\n", MPQ_CONTROL_PATH,
-		       strerror(-r));
-		return 4;
-	}
-	close(r);
 
 	sh = shared_alloc(sizeof(*sh));
 	logv = shared_alloc(log_cap * sizeof(*logv));
 	workers = calloc(opt_prod + opt_cons, sizeof(*workers));
 	if (!sh || !logv || !workers) {
-		printf("not ok 1 torture # cannot allocate the shared log\n");
-		return 1;
+		ksft_test_result_fail("torture # cannot allocate the shared log\n");
+		ksft_exit_fail();
 	}
 	/* Leave room for every consumer's partly used chunk. */
 	put_limit = log_cap - (uint64_t)MAX_INCARN * CHUNK - MAX_INCARN * MAX_BATCH;
@@ -1062,14 +1017,16 @@ int main(int argc, char **argv)
 	memcpy(cr.name, qname, strlen(qname));
 	r = control_ioctl(MPQ_IOC_CREATE_NAMED, &cr);
 	if (r < 0) {
-		printf("not ok 1 torture # create %s: %s\n", qname, strerror(-r));
-		return 1;
+		ksft_test_result_fail("torture # create %s: %s\n", qname,
+				      strerror(-r));
+		ksft_exit_fail();
 	}
 	qfd = mpq_open_named(qname, O_RDWR);
 	if (qfd < 0) {
-		printf("not ok 1 torture # open %s: %s\n", qname, strerror(-qfd));
+		ksft_test_result_fail("torture # open %s: %s\n", qname,
+				      strerror(-qfd));
 		mpq_remove(qname);
-		return 1;
+		ksft_exit_fail();
 	}
 	/*
 	 * A put after shutdown must fail with EPIPE and raise no SIGPIPE;
@@ -1159,7 +1116,7 @@ int main(int argc, char **argv)
 	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
 		report("a put after shutdown raised SIGPIPE");
 
-	printf("# ran %.1f s%s; kills: %llu producers, %llu consumers; %llu SIGUSR1, %llu SIGSTOP; %llu stat snapshots\n",
+	ksft_print_msg("ran %.1f s%s; kills: %llu producers, %llu consumers; %llu SIGUSR1, %llu SIGSTOP; %llu stat snapshots\n",
 	       (now_ns() - t_start) / 1e9,
 	       limit_hit ? " (stopped early: log limit)" : "",
 	       (unsigned long long)kills[PRODUCER],
@@ -1192,11 +1149,10 @@ int main(int argc, char **argv)
 	if (r)
 		report("remove %s: %s", qname, strerror(-r));
 
-	if (failures) {
-		printf("not ok 1 torture # %d failures, seed %llu\n", failures,
-		       (unsigned long long)opt_seed);
-		return 1;
-	}
-	printf("ok 1 torture\n");
-	return 0;
+	if (failures)
+		ksft_test_result_fail("torture # %d failures, seed %llu\n",
+				      failures, (unsigned long long)opt_seed);
+	else
+		ksft_test_result_pass("torture\n");
+	ksft_finished();
 }
