@@ -66,7 +66,7 @@ same "$(echo "$out" | grep -c '^producer: queue shut down$')" 1 \
 	"shutdown: one shutdown call, no sentinels"
 
 # (e) the io_uring consumer: every item once, acknowledged before join.
-run uring_worker
+run_example uring_worker
 same "$(echo "$out" | sed -n 's/^consumer: worked on item //p' | sort -n)" \
 	"$(seq 1 16)" "uring_worker: every item worked on exactly once"
 same "$(echo "$out" | grep -c '^producer: all 16 items done$')" 1 \
