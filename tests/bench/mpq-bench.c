@@ -60,6 +60,7 @@
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
+#include <liburing.h>
 #include <linux/magic.h>
 #include <linux/sockios.h>
 
@@ -213,6 +214,7 @@ struct xbuf {
 	unsigned int batch;
 	struct mpq_msgvec *vec;
 	struct mpq_batch b;
+	struct io_uring *ring;	/* mpq-uring: this process's own, made on use */
 };
 
 struct mech {
@@ -321,6 +323,74 @@ static long chan_mpq_put_many(struct chan *c, struct xbuf *x)
 static long chan_mpq_get_many(struct chan *c, struct xbuf *x)
 {
 	return q_get_many(c->rfd, &x->b);
+}
+
+/*
+ * mpq-uring: a batch of IORING_OP_WRITE or IORING_OP_READ, one message
+ * each, in one io_uring_enter(); a request that would block waits through
+ * the queue's poll. The ring is made in the process that uses it (after
+ * fork()), once.
+ */
+static struct io_uring *xbuf_ring(struct xbuf *x)
+{
+	int ret;
+
+	if (x->ring)
+		return x->ring;
+	x->ring = malloc(sizeof(*x->ring));
+	if (!x->ring)
+		die("out of memory");
+	ret = io_uring_queue_init(x->batch < 8 ? 8 : x->batch, x->ring, 0);
+	if (ret)
+		die("io_uring_queue_init: %s", strerror(-ret));
+	return x->ring;
+}
+
+static long chan_mpq_uring(struct chan *c, struct xbuf *x, bool put)
+{
+	struct io_uring *ring = xbuf_ring(x);
+	unsigned int i, n = x->b.count;
+	struct io_uring_cqe *cqe;
+	long moved = 0, err = 0;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		void *buf = (void *)(uintptr_t)x->vec[i].buf;
+
+		if (put)
+			io_uring_prep_write(sqe, c->wfd, buf, c->size, 0);
+		else
+			io_uring_prep_read(sqe, c->rfd, buf, c->size, 0);
+		if (c->nonblock)
+			sqe->rw_flags = RWF_NOWAIT;
+	}
+	ret = io_uring_submit_and_wait(ring, n);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < n; i++) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret)
+			return ret;
+		if (cqe->res < 0)
+			err = err ?: cqe->res;
+		else if ((size_t)cqe->res == c->size)
+			moved++;
+		else
+			err = err ?: -EIO;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return moved ? moved : err;
+}
+
+static long chan_mpq_uring_put(struct chan *c, struct xbuf *x)
+{
+	return chan_mpq_uring(c, x, true);
+}
+
+static long chan_mpq_uring_get(struct chan *c, struct xbuf *x)
+{
+	return chan_mpq_uring(c, x, false);
 }
 
 static int mqueue_open(struct chan *c)
@@ -470,7 +540,8 @@ static long pipe_get(struct chan *c, struct xbuf *x)
 	return 1;
 }
 
-enum { MPQ, MPQ_BATCH, MQUEUE, SEQPACKET, SYSV, PIPE, MPQ_IOCTL, NR_MECHS };
+enum { MPQ, MPQ_BATCH, MPQ_URING, MQUEUE, SEQPACKET, SYSV, PIPE, MPQ_IOCTL,
+       NR_MECHS };
 #define DEFAULT_MECHS	((1U << MPQ_IOCTL) - 1)
 
 #define MECH(n, o, c, nb, p, g)	.name = n, .open = o, .close = c, \
@@ -482,6 +553,9 @@ static const struct mech mechs[NR_MECHS] = {
 	/* Latency is a single message's business: no batched round trip. */
 	[MPQ_BATCH] = { MECH("mpq-batch", chan_mpq_open, fds_close, fds_nonblock,
 			     chan_mpq_put_many, chan_mpq_get_many), .batched = true },
+	[MPQ_URING] = { MECH("mpq-uring", chan_mpq_open, fds_close, flag_nonblock,
+			     chan_mpq_uring_put, chan_mpq_uring_get),
+			.batched = true },
 	[MQUEUE] = { MECH("mqueue", mqueue_open, mqueue_close,
 			  mqueue_nonblock, mqueue_put, mqueue_get),
 		     .latency = true },
@@ -520,6 +594,7 @@ static void xbuf_init(struct xbuf *x, const struct chan *c)
 
 	x->size = c->size;
 	x->batch = n;
+	x->ring = NULL;
 	x->mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (x->mem == MAP_FAILED)
@@ -544,6 +619,11 @@ static void xbuf_free(struct xbuf *x)
 {
 	munmap(x->mem, 64 + x->batch * x->size);
 	free(x->vec);
+	if (x->ring) {
+		io_uring_queue_exit(x->ring);
+		free(x->ring);
+		x->ring = NULL;
+	}
 }
 
 /*
@@ -1552,12 +1632,13 @@ static void usage(FILE *f)
 "  --csv FILE          write every result to FILE\n"
 "  --sizes LIST        message sizes, e.g. 8,64,1K,16K,256K (the default)\n"
 "  --mem-sizes LIST    sizes for the memory test (default 64,1K,16K)\n"
-"  --mechs LIST        of mpq,mpq-batch,mqueue,seqpacket,sysv,pipe (the\n"
-"                      default) and mpq-ioctl (MPQ_IOC_PUT/GET)\n"
+"  --mechs LIST        of mpq,mpq-batch,mpq-uring,mqueue,seqpacket,sysv,\n"
+"                      pipe (the default) and mpq-ioctl (MPQ_IOC_PUT/GET)\n"
 "  --topologies LIST   of 1-1,4-4,8-1,1-8 (producers-consumers; all)\n"
 "  --tests LIST        of tput,lat,mem,cost (all)\n"
 "  --bound N           messages each queue holds (default 1000)\n"
-"  --batch N           messages per mpq-batch call (default 64)\n"
+"  --batch N           messages per mpq-batch call and per mpq-uring\n"
+"                      io_uring_enter() (default 64)\n"
 "  -h, --help          this help\n");
 }
 

@@ -11,10 +11,11 @@
 
 BEGIN {
 	FS = ","
-	nmech = split("mpq mpq-batch mqueue seqpacket sysv pipe mpq-ioctl", MECH, " ")
+	nmech = split("mpq mpq-batch mpq-uring mqueue seqpacket sysv pipe mpq-ioctl", MECH, " ")
 	ntopo = split("1-1 4-4 8-1 1-8", TOPO, " ")
 	NAME["mpq"] = "mpq, write/read"
 	NAME["mpq-batch"] = "mpq, batched"
+	NAME["mpq-uring"] = "mpq, io_uring batches"
 	NAME["mqueue"] = "POSIX mqueue"
 	NAME["seqpacket"] = "AF_UNIX SOCK_SEQPACKET"
 	NAME["sysv"] = "SysV msgsnd/msgrcv"
@@ -457,10 +458,13 @@ function bound_table() {
 function method() {
 	title("Method", "-")
 	print "- One boot of ``tests/rig/mpq-vm`` runs ``tests/bench/mpq-bench``: every mechanism,"
-	print "  size and topology in the same guest, one after the other."
+	print "  size and topology in the same guest, one after the other; then"
+	print "  ``tests/bench/mpq-scale``, whose table of costs against the number of named"
+	print "  queues and of blocked getters is ``bench-scale.rst`` beside this page."
 	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
 	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
-	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\"); POSIX mq_send/mq_receive;"
+	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\") or as many IORING_OP_WRITE/READ"
+	print "  per io_uring_enter() (\"io_uring batches\"); POSIX mq_send/mq_receive;"
 	print "  AF_UNIX SOCK_SEQPACKET socketpair send/recv; SysV msgsnd/msgrcv; a pipe,"
 	print "  where a \"message\" is " "size bytes of the stream (reads loop until"
 	print "  they have that many) — one copy in and one out, no boundaries: the"
