@@ -16,7 +16,7 @@ export PREFIX DESTDIR
 SUBDIRS := libmpqdev tools/mpqctl tests examples bindings/python
 
 .PHONY: all module modules_install userspace $(SUBDIRS) clean install uninstall check check-debug \
-	demo bench checkpatch deps
+	demo bench checkpatch deps install-dkms uninstall-dkms check-installed
 
 all: module userspace
 
@@ -46,12 +46,34 @@ uninstall:
 	$(MAKE) -C tools/mpqctl uninstall
 	$(MAKE) -C bindings/python uninstall
 
+# The module's source for DKMS in /usr/src/mpq-VERSION (dkms.conf reads
+# ./VERSION there), the udev rule and the modules-load.d entry; then
+# `dkms install mpq/VERSION` builds and installs mpq.ko for the kernels.
+DKMS_SRC := $(DESTDIR)/usr/src/mpq-$(shell cat VERSION)
+
+install-dkms:
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/include/uapi/linux
+	install -m 0644 dkms.conf VERSION Kbuild $(DKMS_SRC)/
+	install -m 0644 module/Kbuild $(filter-out %.mod.c,$(wildcard module/*.[ch])) \
+		$(DKMS_SRC)/module/
+	install -m 0644 include/uapi/linux/mpq.h $(DKMS_SRC)/include/uapi/linux/
+	$(MAKE) -C system install
+
+uninstall-dkms:
+	rm -rf $(DKMS_SRC)
+	$(MAKE) -C system uninstall
+
 # Debian packages needed to build and test; installed when run as root.
 deps:
 	@scripts/mpq-deps
 
 check: deps all
 	@tests/rig/mpq-vm --check -- tests/run-tests
+
+# The packages as installed (as root): built in a clean clone of HEAD,
+# installed, tested in the VM, purged (tests/installed/).
+check-installed: deps
+	@tests/installed/check-installed.sh
 
 check-debug: deps
 	@tests/debug/mpq-check-debug

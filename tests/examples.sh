@@ -4,7 +4,9 @@
 # which item is up to the kernel, so the pool examples are checked as sets.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-ex=$top/examples
+# MPQ_EXAMPLES: where the built examples are (tests/installed builds them
+# against the installed libmpqdev); jobqueue.sh is looked for there too.
+ex=${MPQ_EXAMPLES:-$top/examples}
 export MPQCTL=${MPQCTL:-$top/tools/mpqctl/mpqctl}
 . "$top/tests/common/tap.sh"
 

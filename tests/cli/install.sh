@@ -3,7 +3,9 @@
 # What `make install` gives a user: the files in place under DESTDIR, a
 # pkg-config file that builds and links a program against the installed
 # library, a shared library exporting only mpq_*, and man pages that
-# render without a warning, one for every exported function.
+# render without a warning, one for every exported function; what `make
+# install-dkms` gives DKMS, and one version in VERSION, debian/changelog
+# and dkms.conf.
 . "$(dirname "$0")/tap.inc"
 
 root=$tap_tmp/root
@@ -34,6 +36,25 @@ ok_if "mpqctl(8) names version $version" \
 	grep -q "^\\.TH .*\"mpq $version\"" "$root$prefix/share/man/man8/mpqctl.8"
 ok_if "libmpqdev(3) names version $version" \
 	grep -q "^\\.TH .*\"libmpqdev $version\"" "$root$prefix/share/man/man3/libmpqdev.3"
+is "$(sed -n '1s/^mpq (\([^)]*\)) .*/\1/p' "$top/debian/changelog")" "$version" \
+	"debian/changelog's version is $version"
+# dkms.conf reads ./VERSION beside it, in the tree and where it is installed.
+is "$(bash -c '. "$1"; echo "$PACKAGE_NAME/$PACKAGE_VERSION"' - "$top/dkms.conf")" \
+	"mpq/$version" "dkms.conf gives mpq/$version"
+run make -s -C "$top" install-dkms PREFIX=$prefix DESTDIR="$root"
+is "$rc" 0 "make install-dkms DESTDIR=... succeeds"
+for f in usr/src/mpq-$version/Kbuild usr/src/mpq-$version/module/Kbuild \
+	 usr/src/mpq-$version/module/main.c usr/src/mpq-$version/include/uapi/linux/mpq.h \
+	 usr/lib/udev/rules.d/60-mpq.rules usr/lib/modules-load.d/mpq.conf \
+	 usr/share/doc/mpq/examples/modprobe.d-mpq.conf; do
+	ok_if "installs /$f" test -e "$root/$f"
+done
+is "$(bash -c '. "$1"; echo "$PACKAGE_VERSION"' - "$root/usr/src/mpq-$version/dkms.conf")" \
+	"$version" "the installed dkms.conf gives $version"
+run make -s -C "$top" uninstall-dkms PREFIX=$prefix DESTDIR="$root"
+is "$(find "$root/usr/src" "$root/usr/lib/udev" "$root/usr/lib/modules-load.d" \
+	"$root/usr/share/doc/mpq" -type f 2>/dev/null | tr '\n' ' ')" "" \
+	"make uninstall-dkms removes what install-dkms put there"
 
 export PKG_CONFIG_PATH=$root$prefix/lib/pkgconfig PKG_CONFIG_LIBDIR=
 export PKG_CONFIG_SYSROOT_DIR=$root

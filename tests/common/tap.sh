@@ -9,7 +9,10 @@
 #   run CMD...             run CMD, keep $out (stdout), $err (stderr), $rc
 #   is GOT WANT DESC       ok if GOT = WANT
 #   like GOT REGEX DESC    ok if GOT matches the extended REGEX
-#   ok_if DESC CMD...      ok if CMD succeeds
+#   ok_if DESC CMD...      ok if CMD succeeds; its output, kept off the TAP
+#                          stream, is the diagnostic of a failure
+#   tap_fold TAG           fold the TAP stream on stdin into this one, each
+#                          description prefixed with TAG
 #   tap_diag MSG           a "# MSG" comment
 #   tap_skip_all REASON    skip the whole script ("1..0 # SKIP REASON", exit 0)
 #   tap_bail MSG           "Bail out! MSG", exit 1
@@ -70,8 +73,21 @@ like() {
 ok_if() {
 	local desc=$1
 	shift
-	"$@"
-	tap_result $? "$desc" "failed: $*"
+	"$@" >"$tap_tmp/ok_if" 2>&1
+	tap_result $? "$desc" "failed: $*
+$(tail -n 30 "$tap_tmp/ok_if")"
+}
+
+tap_fold() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) tap_result 0 "$1: ${line#ok * - }" ;;
+		"not ok "*) tap_result 1 "$1: ${line#not ok * - }" ;;
+		1..*) ;;
+		*) tap_diag "$line" ;;
+		esac
+	done
 }
 
 done_testing() {

@@ -7,7 +7,8 @@
 One TAP line per test method: "ok N - Class.method", "ok N - ... # SKIP
 reason" or "not ok N - ..." followed by the traceback as "# " lines. The
 plan comes last; the exit status is 1 if anything failed. Also puts
-bindings/python first on sys.path, so the tree's mpqdev is the one tested.
+bindings/python first on sys.path, so the tree's mpqdev is the one tested,
+unless MPQ_INSTALLED is set (tests/installed: the installed mpqdev).
 """
 import os
 import sys
@@ -16,10 +17,11 @@ import traceback
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "bindings", "python"))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [os.path.join(TOP, "bindings", "python")] +
-    [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+if not os.environ.get("MPQ_INSTALLED"):
+    sys.path.insert(0, os.path.join(TOP, "bindings", "python"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(TOP, "bindings", "python")] +
+        [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 
 
 class TapResult(unittest.TestResult):
