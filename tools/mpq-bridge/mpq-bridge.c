@@ -38,6 +38,8 @@
 #include <hiredis/hiredis.h>
 #include <mpqdev.h>
 
+#include "../common/parse.h"
+
 enum {
 	EXIT_DONE = 0,
 	EXIT_ERROR = 1,
@@ -1061,36 +1063,6 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0 || v > 1e9)
-		return false;
-	*out = v;
-	return true;
-}
-
 static int open_local(struct bridge *b)
 {
 	struct mpq_stat st;
@@ -1187,7 +1159,7 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			if (!parse_seconds(optarg, &b.claim_idle) ||
-			    b.claim_idle < 0.01)
+			    b.claim_idle < 0.01 || b.claim_idle > 1e9)
 				return usage_error("invalid --claim-idle: %s", optarg);
 			break;
 		case 'o':
