@@ -28,31 +28,30 @@ until [ "$(redis-cli -p $port ping 2>/dev/null)" = PONG ]; do sleep 0.05; done
 trap 'kill $(cat "$dir/pid") 2>/dev/null; "$mpqctl" remove bench-src 2>/dev/null; "$mpqctl" remove bench-dst 2>/dev/null; rm -rf "$dir"' EXIT
 
 payload=$(printf '%*s' $size '' | tr ' ' x)
-# XADD, one connection, pipelined like the bridge.
-xadd=$(redis-benchmark -p $port -c 1 -P $batch -n $n -q XADD bench '*' data "$payload" |
-	tr '\r' '\n' | awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "requests") print $i }' | tail -n1)
-redis-cli -p $port DEL bench >/dev/null
+# XADD, one connection, pipelined like the bridge. Measured before and
+# after the bridge runs; the ratios are against the faster of the two.
+xadd_rate() {
+	redis-benchmark -p $port -c 1 -P $batch -n $n -q XADD bench '*' data "$payload" |
+		tr '\r' '\n' | awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "requests") print $i }' | tail -n1
+	redis-cli -p $port DEL bench >/dev/null
+}
+xadd1=$(xadd_rate)
+xadd=$xadd1
 
 # CPU seconds a process has used so far (utime + stime).
 cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 rpid=$(cat "$dir/pid")
+# A bridge's own CPU seconds, from the "cpu" of its last --json line.
+self_cpu() { tail -n1 "$1" | sed 's/.*"cpu": \([0-9.]*\).*/\1/'; }
 now() { date +%s.%N; }
-qsize() { "$mpqctl" stat "$1" | awk '$1 == "qsize:" { print $2 }'; }
-unfinished() { "$mpqctl" stat "$1" | awk '$1 == "unfinished:" { print $2 }'; }
-group_lag() {
-	redis-cli -p $port XINFO GROUPS "$1" | awk 'prev == "lag" { print; exit } { prev = $0 }'
-}
 rows=()
-# row LABEL SECONDS REDIS_CPU BRIDGE_CPU
+# row LABEL SECONDS REDIS_CPU BRIDGE_CPU: one line of the table, kept as
+# LABEL|MSG/S|REDIS%|BRIDGE% until the XADD reference is known.
 row() {
-	rows+=("$(printf '%-36s  %-10s  %-5s  %-9s  %s' "$1" "$(printf '%.0f' "$(echo "$n / $2" | bc -l)")" \
-		"$(printf '%.2f' "$(echo "$n / $2 / $xadd" | bc -l)")" \
-		"$(printf '%.0f%%' "$(echo "100 * $3 / $2" | bc -l)")" \
-		"$(printf '%.0f%%' "$(echo "100 * $4 / $2" | bc -l)")")")
+	rows+=("$1|$(echo "$n / $2" | bc -l)|$(printf '%.0f%%' "$(echo "100 * $3 / $2" | bc -l)")|$(printf '%.0f%%' "$(echo "100 * $4 / $2" | bc -l)")")
 }
-rows+=("$(printf '%-36s  %-10s  %-5s  %-9s  %s' "redis-benchmark XADD -c 1 -P $batch" "$(printf '%.0f' "$xadd")" 1.00 - -)")
 
 "$mpqctl" create bench-src --maxbytes 256M
 "$mpqctl" create bench-dst --maxbytes 256M
@@ -61,46 +60,44 @@ fill() { seq -f "%0${size}g" 1 $n | "$mpqctl" put bench-src; }
 # 1. out alone: the local queue into the stream.
 fill
 r0=$(cpu "$rpid"); t0=$(now)
-"$bridge" out --batch $batch bench-src "redis://127.0.0.1:$port/b1" &
+# --count: each bridge exits once it has moved n, no polling needed.
+"$bridge" out --count $n --json --batch $batch bench-src "redis://127.0.0.1:$port/b1" >"$dir/out1" &
 outp=$!
-until [ "$(unfinished bench-src)" = 0 ]; do sleep 0.02; done
+wait $outp
 t1=$(now)
 row "mpq-bridge out (queue -> XADD)" "$(echo "$t1 - $t0" | bc -l)" \
-	"$(echo "$(cpu "$rpid") - $r0" | bc -l)" "$(cpu $outp)"
-"$mpqctl" shutdown bench-src
-wait $outp
+	"$(echo "$(cpu "$rpid") - $r0" | bc -l)" "$(self_cpu "$dir/out1")"
 "$mpqctl" remove bench-src
 "$mpqctl" create bench-src --maxbytes 256M
 
 # 2. in alone: the stream just filled into the local queue.
 r0=$(cpu "$rpid"); t0=$(now)
-"$bridge" in --create-group --batch $batch "redis://127.0.0.1:$port/b1" g bench-dst &
+"$bridge" in --count $n --json --create-group --batch $batch "redis://127.0.0.1:$port/b1" g bench-dst >"$dir/in2" &
 inp=$!
-until [ "$(qsize bench-dst)" = $n ]; do sleep 0.02; done
+wait $inp
 t1=$(now)
 row "mpq-bridge in (XREADGROUP -> queue)" "$(echo "$t1 - $t0" | bc -l)" \
-	"$(echo "$(cpu "$rpid") - $r0" | bc -l)" "$(cpu $inp)"
-kill -TERM $inp
-wait $inp
+	"$(echo "$(cpu "$rpid") - $r0" | bc -l)" "$(self_cpu "$dir/in2")"
 "$mpqctl" remove bench-dst
 "$mpqctl" create bench-dst --maxbytes 256M
 
 # 3. both at once: out -> Redis -> in.
 fill
 r0=$(cpu "$rpid"); t0=$(now)
-"$bridge" in --create-group --batch $batch "redis://127.0.0.1:$port/b2" g bench-dst &
+"$bridge" in --count $n --json --create-group --batch $batch "redis://127.0.0.1:$port/b2" g bench-dst >"$dir/in3" &
 inp=$!
-"$bridge" out --batch $batch bench-src "redis://127.0.0.1:$port/b2" &
+"$bridge" out --count $n --json --batch $batch bench-src "redis://127.0.0.1:$port/b2" >"$dir/out3" &
 outp=$!
-until [ "$(qsize bench-dst)" = $n ]; do sleep 0.02; done
+wait $inp
 t1=$(now)
+wait $outp
 row "out -> Redis -> in" "$(echo "$t1 - $t0" | bc -l)" \
 	"$(echo "$(cpu "$rpid") - $r0" | bc -l)" \
-	"$(echo "$(cpu $outp) + $(cpu $inp)" | bc -l)"
-kill -TERM $inp
-"$mpqctl" shutdown bench-src
-wait $outp $inp
+	"$(echo "$(self_cpu "$dir/out3") + $(self_cpu "$dir/in3")" | bc -l)"
 
+xadd2=$(xadd_rate)
+xadd=$(echo "if ($xadd1 > $xadd2) $xadd1 else $xadd2" | bc -l)
+rows=("redis-benchmark XADD, before|$xadd1|-|-" "redis-benchmark XADD, after|$xadd2|-|-" "${rows[@]}")
 line="====================================  ==========  =====  =========  =========="
 {
 	echo ".. SPDX-License-Identifier: GPL-2.0"
@@ -112,14 +109,19 @@ line="====================================  ==========  =====  =========  ======
 	echo "$n messages of $size bytes on loopback in one QEMU TCG guest (2 vCPUs),"
 	echo "Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') without persistence, one connection per bridge,"
 	echo "pipelined batches of $batch, next to redis-benchmark's XADD with the same"
-	echo "pipelining on one connection. CPU is the share of the wall time that"
+	echo "pipelining on one connection (-c 1 -P $batch), run before and after the"
+	echo "bridge; ratios are against the faster of the two. CPU is the share of the wall time that"
 	echo "redis-server and the bridge processes used. Under TCG only the ratios"
 	echo "mean something. Measured by \`\`tests/bench/bridge.sh\`\`."
 	echo
 	echo "$line"
 	printf '%-36s  %-10s  %-5s  %-9s  %s\n' "what" "msg/s" "ratio" "Redis CPU" "bridge CPU"
 	echo "$line"
-	printf '%s\n' "${rows[@]}"
+	for r in "${rows[@]}"; do
+		IFS='|' read -r label rate rcpu bcpu <<<"$r"
+		printf '%-36s  %-10s  %-5s  %-9s  %s\n' "$label" "$(printf '%.0f' "$rate")" \
+			"$(printf '%.2f' "$(echo "$rate / $xadd" | bc -l)")" "$rcpu" "$bcpu"
+	done
 	echo "$line"
 } >"$out"
 cat "$out"

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,6 +202,17 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* CPU seconds this process has used, user and system. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void report(struct bridge *b)
 {
 	const struct counters *n = &b->n;
@@ -235,8 +247,8 @@ static void report(struct bridge *b)
 		       n->read, n->claimed, n->redelivered, n->put, n->acked,
 		       n->skipped);
 	}
-	printf(", \"batches\": %" PRIu64 ", \"reconnects\": %" PRIu64 "}\n",
-	       n->batches, n->reconnects);
+	printf(", \"batches\": %" PRIu64 ", \"reconnects\": %" PRIu64
+	       ", \"cpu\": %.2f}\n", n->batches, n->reconnects, cpu_seconds());
 	fflush(stdout);
 }
 
