@@ -46,7 +46,7 @@ wait_until() {
 	shift
 	until "$@"; do
 		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
+		sleep 0.2
 	done
 }
 
@@ -136,7 +136,7 @@ like "$err" "has no consumer group nogroup \(--create-group creates it\)" \
 	"and says how to create it"
 
 # --- round trip ---------------------------------------------------------
-n=300
+n=150
 for i in $(seq 1 $n); do
 	printf 'message %d: some "text" \\ with %s\n' "$i" "$(printf '%*s' $((i % 50 + 1)) '' | tr ' ' x)"
 done >"$tap_tmp/sent"
@@ -193,7 +193,7 @@ dst2b=$(qname dst2b)
 "$MPQCTL" create "$src2"
 "$MPQCTL" create "$dst2" --maxsize 40
 "$MPQCTL" create "$dst2b"
-n=1000
+n=400
 seq 1 $n | sed 's/^/job-/' | "$MPQCTL" put "$src2"
 "$BRIDGE" out "$src2" "$url/k9" &
 pids+=($!)
@@ -239,9 +239,9 @@ like "$(tail -n1 "$tap_tmp/b.json")" '"claimed": [1-9]' "B counts the entries it
 src3=$(qname src3)
 dst3=$(qname dst3)
 "$MPQCTL" create "$src3"
-"$MPQCTL" create "$dst3" --maxsize 100
-n=600
-seq 1 300 | sed 's/^/r-/' | "$MPQCTL" put "$src3"
+"$MPQCTL" create "$dst3" --maxsize 60
+n=300
+seq 1 150 | sed 's/^/r-/' | "$MPQCTL" put "$src3"
 "$BRIDGE" out --batch 50 "$src3" "$url/rs" 2>"$tap_tmp/out3.err" &
 out3=$!
 pids+=("$out3")
@@ -250,11 +250,11 @@ pids+=("$out3")
 in3=$!
 pids+=("$in3")
 unfinished_is() { [ "$(stat_field "$1" unfinished)" = "$2" ]; }
-ok_if "restart: out has sent the first 300" wait_until 120 unfinished_is "$src3" 0
-ok_if "and in waits for room in its full local queue" wait_until 120 qsize_is "$dst3" 100
+ok_if "restart: out has sent the first 150" wait_until 120 unfinished_is "$src3" 0
+ok_if "and in waits for room in its full local queue" wait_until 120 qsize_is "$dst3" 60
 kill_redis
-seq 301 $n | sed 's/^/r-/' | "$MPQCTL" put "$src3"
-taken_one() { [ "$(stat_field "$src3" qsize)" -lt 300 ]; }
+seq 151 $n | sed 's/^/r-/' | "$MPQCTL" put "$src3"
+taken_one() { [ "$(stat_field "$src3" qsize)" -lt 150 ]; }
 ok_if "while Redis is down, out takes the next batch" wait_until 60 taken_one
 start_redis
 ok_if "Redis restarts from its AOF" redis_up
@@ -289,7 +289,7 @@ h2=$(qname host2)
 "$MPQCTL" create "$src4"
 "$MPQCTL" create "$h1"
 "$MPQCTL" create "$h2"
-n=2000
+n=600
 rcli XGROUP CREATE sh g '$' MKSTREAM >/dev/null
 "$BRIDGE" in --envelope --consumer one --batch 20 "$url/sh" g "$h1" &
 i1=$!

@@ -171,17 +171,23 @@ static void sleep_for(double s)
 	nanosleep(&ts, NULL);
 }
 
+/* "mpq-bridge: MESSAGE\n" on stderr. */
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("mpq-bridge: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mpq-bridge: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_ERROR;
 }
 
@@ -1067,11 +1073,10 @@ static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mpq-bridge: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%sTry 'mpq-bridge --help'.\n", usage_text);
+	fprintf(stderr, "%sTry 'mpq-bridge --help'.\n", usage_text);
 	return EXIT_USAGE;
 }
 
