@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 export PREFIX DESTDIR
 
-SUBDIRS := libmpqdev tools/mpqctl tests examples bindings/python
+SUBDIRS := libmpqdev tools/mpqctl tools/mpq-bridge tests examples bindings/python
 
 .PHONY: all module modules_install userspace $(SUBDIRS) clean install uninstall check check-debug \
 	demo bench checkpatch deps install-dkms uninstall-dkms check-installed
@@ -29,7 +29,7 @@ userspace: $(SUBDIRS)
 
 libmpqdev:
 	$(MAKE) -C libmpqdev
-tools/mpqctl examples: libmpqdev
+tools/mpqctl tools/mpq-bridge examples: libmpqdev
 	$(MAKE) -C $@
 tests: libmpqdev
 	$(MAKE) -C tests
@@ -39,11 +39,13 @@ bindings/python:
 install: userspace
 	$(MAKE) -C libmpqdev install
 	$(MAKE) -C tools/mpqctl install
+	$(MAKE) -C tools/mpq-bridge install
 	$(MAKE) -C bindings/python install
 
 uninstall:
 	$(MAKE) -C libmpqdev uninstall
 	$(MAKE) -C tools/mpqctl uninstall
+	$(MAKE) -C tools/mpq-bridge uninstall
 	$(MAKE) -C bindings/python uninstall
 
 # The module's source for DKMS in /usr/src/mpq-VERSION (dkms.conf reads

@@ -11,4 +11,7 @@ mpq_t *mpqdev_handle_new(int fd, bool joinable);
 /* ioctl(2) on a fresh /dev/mpq/control descriptor; 0/result or -errno. */
 int mpqdev_control_ioctl(unsigned long request, void *arg);
 
+/* 0 if @name is a valid queue name (with or without a leading '/'). */
+int mpqdev_name_check(const char *name);
+
 #endif /* MPQDEV_INTERNAL_H */

@@ -165,3 +165,10 @@ fail:
 	errno = -ret;
 	return NULL;
 }
+
+int mpqdev_name_check(const char *name)
+{
+	char buf[MPQ_NAME_SIZE];
+
+	return name_copy(buf, name);
+}

@@ -170,6 +170,60 @@ int mpq_fileno(mpq_t *q);
 /* Close the handle if still open and free it. NULL is ignored. */
 void mpq_free(mpq_t *q);
 
+/*
+ * Message ids of mpq-bridge(8) (added in 1.2, libmpqdev/bridge.c).
+ *
+ * mpq-bridge out gives every message it moves into a Redis stream an id,
+ * "HOST/QUEUE/SEQ": the origin host, the local queue and a sequence number
+ * that grows for each message from that queue and host. A redelivered
+ * message keeps its id, so a consumer drops duplicates by id. mpq-bridge in
+ * --envelope puts the message into the local queue behind a one-line
+ * envelope, "mpq-id HOST/QUEUE/SEQ\n", or "mpq-id HOST/QUEUE/SEQ
+ * redelivered\n" when the stream delivered it before. See mpq-bridge(8) and
+ * Documentation/userspace-api/bridge.rst.
+ */
+#define MPQ_MSGID_HOST_MAX	255	/* longest origin host name */
+/* Longest "HOST/QUEUE/SEQ", without its NUL. */
+#define MPQ_MSGID_MAX		(MPQ_MSGID_HOST_MAX + 1 + MPQ_NAME_MAX + 1 + 20)
+/* Longest envelope line, newline included, without a NUL. */
+#define MPQ_ENVELOPE_MAX	(7 + MPQ_MSGID_MAX + 12 + 1)
+
+struct mpq_msgid {
+	char host[MPQ_MSGID_HOST_MAX + 1];	/* origin host, NUL-terminated */
+	char queue[MPQ_NAME_MAX + 1];		/* origin queue, NUL-terminated */
+	uint64_t seq;				/* sequence from that queue */
+	bool redelivered;	/* envelope: the stream delivered it before */
+};
+
+/*
+ * Parse the id "HOST/QUEUE/SEQ" of len bytes (no NUL needed) into *id
+ * (redelivered false): 0, or -EINVAL if it is not one.
+ */
+int mpq_msgid_parse(const char *s, size_t len, struct mpq_msgid *id);
+
+/*
+ * Write "HOST/QUEUE/SEQ" and a NUL into buf like snprintf(3): returns the
+ * length without the NUL (at most MPQ_MSGID_MAX), -ERANGE if size is too
+ * small, -EINVAL if *id is not valid.
+ */
+int mpq_msgid_format(const struct mpq_msgid *id, char *buf, size_t size);
+
+/*
+ * If the message msg of len bytes starts with an envelope, fill *id and
+ * return the offset of the payload after it; -ENOMSG if it has none (a
+ * plain message: the payload is all of it), -EBADMSG if the envelope is
+ * malformed.
+ */
+ssize_t mpq_envelope_parse(const void *msg, size_t len, struct mpq_msgid *id);
+
+/*
+ * Write the envelope of *id (no NUL) into buf: returns its length (at most
+ * MPQ_ENVELOPE_MAX), -ERANGE if size is too small, -EINVAL if *id is not
+ * valid.
+ */
+ssize_t mpq_envelope_format(const struct mpq_msgid *id, char *buf,
+			    size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,12 +15,14 @@ is "$rc" 0 "make -C libmpqdev install DESTDIR=... succeeds"
 [ "$rc" = 0 ] || printf '# %s\n' "$err"
 run make -s -C "$top/tools/mpqctl" install PREFIX=$prefix DESTDIR="$root"
 is "$rc" 0 "make -C tools/mpqctl install DESTDIR=... succeeds"
+run make -s -C "$top/tools/mpq-bridge" install PREFIX=$prefix DESTDIR="$root"
+is "$rc" 0 "make -C tools/mpq-bridge install DESTDIR=... succeeds"
 
 for f in lib/libmpqdev.so.1 lib/libmpqdev.so lib/libmpqdev.a \
 	 include/mpqdev.h include/mpqdev_version.h include/mpqdev/mpq.h \
 	 lib/pkgconfig/mpqdev.pc \
 	 bin/mpqctl share/man/man3/libmpqdev.3 share/man/man4/mpq.4 \
-	 share/man/man8/mpqctl.8; do
+	 share/man/man8/mpqctl.8 bin/mpq-bridge share/man/man8/mpq-bridge.8; do
 	ok_if "installs $prefix/$f" test -e "$root$prefix/$f"
 done
 ok_if "the UAPI header does not shadow the distribution's <linux/*.h>" \
@@ -126,6 +128,7 @@ is "$warned" "" "man --warnings -l renders every installed page cleanly"
 
 run make -s -C "$top/libmpqdev" uninstall PREFIX=$prefix DESTDIR="$root"
 run make -s -C "$top/tools/mpqctl" uninstall PREFIX=$prefix DESTDIR="$root"
+run make -s -C "$top/tools/mpq-bridge" uninstall PREFIX=$prefix DESTDIR="$root"
 left=$(find "$root$prefix/lib" "$root$prefix/include" "$root$prefix/share" \
 	"$root$prefix/bin" \
 	-type f 2>/dev/null | tr '\n' ' ')

@@ -130,8 +130,10 @@ ok_if "the modprobe.d example is installed" \
 	test -f /usr/share/doc/mpq-dkms/examples/modprobe.d-mpq.conf
 is "$(command -v mpqctl)" /usr/bin/mpqctl "mpqctl is /usr/bin/mpqctl"
 is "$(mpqctl --version)" "mpqctl (libmpqdev) ${version%.*}" "mpqctl --version"
+is "$(command -v mpq-bridge)" /usr/bin/mpq-bridge "mpq-bridge is /usr/bin/mpq-bridge"
+ok_if "mpq-bridge --help runs" mpq-bridge --help
 is "$(pkg-config --modversion mpqdev)" "$version" "pkg-config --modversion mpqdev"
-for page in 3/libmpqdev 3/mpq_put 4/mpq 8/mpqctl; do
+for page in 3/libmpqdev 3/mpq_put 3/mpq_envelope_parse 4/mpq 8/mpqctl 8/mpq-bridge; do
 	is "$(man -w "${page%/*}" "${page#*/}" 2>&1)" \
 		"/usr/share/man/man${page%/*}/${page#*/}.${page%/*}.gz" \
 		"man ${page%/*} ${page#*/} is installed"

@@ -704,6 +704,33 @@ class TestBatches(unittest.TestCase):
         self.assertRaises(mpqdev.ShutDown, q.get_many, 5)
 
 
+class TestBridgeIds(unittest.TestCase):
+    """mpqdev.parse_id() and parse_envelope(), mpq-bridge's message ids."""
+
+    def test_parse_id(self):
+        self.assertEqual(mpqdev.parse_id("host-1/jobs/42"),
+                         mpqdev.MessageId("host-1", "jobs", 42, False))
+        self.assertEqual(mpqdev.parse_id(b"h/q/18446744073709551615").seq,
+                         (1 << 64) - 1)
+        for bad in ["", "h/q", "h//1", "/q/1", "h/q/01", "h/q/-1",
+                    "h/q/18446744073709551616", "h q/q/1", "h/q/1/2",
+                    "h/.q/1", "h/control/1"]:
+            with self.assertRaises(ValueError, msg=bad):
+                mpqdev.parse_id(bad)
+
+    def test_parse_envelope(self):
+        msgid, payload = mpqdev.parse_envelope(b"mpq-id a/q/7 redelivered\nx\ny")
+        self.assertEqual(msgid, mpqdev.MessageId("a", "q", 7, True))
+        self.assertEqual(payload, b"x\ny")
+        msgid, payload = mpqdev.parse_envelope(memoryview(b"mpq-id a/q/7\n"))
+        self.assertEqual(msgid, mpqdev.MessageId("a", "q", 7))
+        self.assertEqual(payload, b"")
+        self.assertEqual(mpqdev.parse_envelope(b"plain"), (None, b"plain"))
+        for bad in [b"mpq-id a/q/1", b"mpq-id a/q\n", b"mpq-id a/q/1 again\n"]:
+            with self.assertRaises(ValueError, msg=bad):
+                mpqdev.parse_envelope(bad)
+
+
 class TestAsyncio(unittest.TestCase):
     def test_async_get_from_child(self):
         q = mpqdev.Queue()

@@ -19,6 +19,8 @@
 
 #include <mpqdev.h>
 
+#include "../common/parse.h"
+
 /* mpqctl(8)'s exit statuses; not <sysexits.h>'s (whose EX_USAGE is 64). */
 enum {
 	MPQCTL_EXIT_DONE = 0,
@@ -115,22 +117,6 @@ static int fail(const struct cmd *cmd, const char *name, int err)
 	return MPQCTL_EXIT_ERROR;
 }
 
-/* A non-negative decimal integer, no sign, no junk. */
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* A byte count with an optional binary suffix: 512, 64K, 1M, 1G. */
 static bool parse_size(const char *s, uint64_t *out)
 {
@@ -164,21 +150,6 @@ static bool parse_size(const char *s, uint64_t *out)
 	if (v > (UINT64_MAX >> shift))
 		return false;
 	*out = (uint64_t)v << shift;
-	return true;
-}
-
-static bool parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	if (!*s)
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < 0)
-		return false;
-	*out = v;
 	return true;
 }
 

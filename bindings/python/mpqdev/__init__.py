@@ -15,6 +15,7 @@ Python 3.13+) and ValueError (closed queue, task_done() called too often,
 object too large). See Documentation/userspace-api/python.rst.
 """
 import asyncio as _asyncio
+import collections as _collections
 import copyreg as _copyreg
 import io as _io
 import os as _os
@@ -27,7 +28,8 @@ from . import _mpqdev
 from ._mpqdev import Empty, Full, ShutDown, __version__
 
 __all__ = ["Queue", "JoinableQueue", "SimpleQueue", "open", "unlink",
-           "Empty", "Full", "ShutDown"]
+           "Empty", "Full", "ShutDown", "MessageId", "parse_id",
+           "parse_envelope"]
 
 
 class _Pickler(_pickle.Pickler):
@@ -276,3 +278,73 @@ def unlink(name):
     working until they are closed, like an unlinked file.
     """
     _mpqdev._remove_named(_mpqdev._check_name(name))
+
+
+# Message ids of mpq-bridge(8), as libmpqdev's mpq_msgid_parse() and
+# mpq_envelope_parse() read them (see Documentation/userspace-api/bridge.rst).
+
+MessageId = _collections.namedtuple(
+    "MessageId", ["host", "queue", "seq", "redelivered"], defaults=[False])
+MessageId.__doc__ = """The id mpq-bridge out gives a message: HOST/QUEUE/SEQ.
+
+host and queue are where the message was first put, seq its sequence
+number there. A message delivered twice keeps its id, so (host, queue,
+seq) drops duplicates; redelivered is True when the stream had delivered
+it before (envelope only; it is not part of the id's identity).
+"""
+
+_ENVELOPE_TAG = b"mpq-id "
+_REDELIVERED = b" redelivered"
+_HOST_MAX = 255
+_ENVELOPE_MAX = 7 + _HOST_MAX + 1 + 64 + 1 + 20 + 12 + 1
+
+
+def _bad_id(s):
+    return ValueError(f"not an mpq-bridge message id: {s!r}")
+
+
+def parse_id(s):
+    """Parse "HOST/QUEUE/SEQ" (str or bytes) into a MessageId.
+
+    Raises ValueError if it is not one. This is the stream entry's id
+    field, as mpq-bridge out writes it.
+    """
+    if isinstance(s, str):
+        s = s.encode("ascii", "replace")
+    parts = bytes(s).split(b"/")
+    if len(parts) != 3:
+        raise _bad_id(s)
+    host, queue, seq = parts
+    if (not 0 < len(host) <= _HOST_MAX
+            or any(c <= 0x20 or c > 0x7e for c in host)
+            or not seq.isdigit() or (len(seq) > 1 and seq[:1] == b"0")
+            or int(seq) >= 1 << 64):
+        raise _bad_id(s)
+    try:
+        queue = _mpqdev._check_name(queue.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise _bad_id(s) from None
+    return MessageId(host.decode("ascii"), queue, int(seq))
+
+
+def parse_envelope(data):
+    """Split a message mpq-bridge in --envelope put: (MessageId, payload).
+
+    A message without an envelope is returned as (None, data): plain
+    messages pass through. Raises ValueError if the envelope is malformed.
+    """
+    data = bytes(data)
+    if not data.startswith(_ENVELOPE_TAG):
+        return None, data
+    nl = data.find(b"\n", len(_ENVELOPE_TAG), _ENVELOPE_MAX + 1)
+    if nl < 0:
+        raise ValueError("malformed mpq-bridge envelope")
+    line = data[len(_ENVELOPE_TAG):nl]
+    redelivered = line.endswith(_REDELIVERED) and len(line) > len(_REDELIVERED)
+    if redelivered:
+        line = line[:-len(_REDELIVERED)]
+    try:
+        msgid = parse_id(line)
+    except ValueError:
+        raise ValueError("malformed mpq-bridge envelope") from None
+    return msgid._replace(redelivered=redelivered), data[nl + 1:]

@@ -2,12 +2,13 @@
 # Type stubs of mpqdev: multiprocessing's queues on mpq.ko.
 from collections.abc import Iterable
 from queue import Empty as Empty, Full as Full
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 __version__: str
 
 __all__ = ["Queue", "JoinableQueue", "SimpleQueue", "open", "unlink",
-           "Empty", "Full", "ShutDown"]
+           "Empty", "Full", "ShutDown", "MessageId", "parse_id",
+           "parse_envelope"]
 
 class ShutDown(Exception):
     """queue.ShutDown on Python 3.13+; mpqdev's own class before."""
@@ -71,3 +72,13 @@ def open(name: str, *, create: bool = False, exclusive: bool = False,
          maxsize: int = 0, mode: int = 0o600,
          joinable: bool = False) -> Queue: ...
 def unlink(name: str) -> None: ...
+
+class MessageId(NamedTuple):
+    """The id mpq-bridge out gives a message: HOST/QUEUE/SEQ."""
+    host: str
+    queue: str
+    seq: int
+    redelivered: bool = False
+
+def parse_id(s: str | bytes) -> MessageId: ...
+def parse_envelope(data: bytes | bytearray | memoryview) -> tuple[MessageId | None, bytes]: ...
