@@ -587,14 +587,14 @@ int mpq_queue_send(struct mpq_queue *q, struct list_head *msgs, bool nonblock,
 }
 
 /*
- * Sleep until a put hands us a message no longer than @caps[0], then take
- * what else has come, up to @n in all, without waiting. Returns how many
- * were taken, MPQ_WAKE_RETRY when the queue must be looked at again, or an
- * error.
+ * Sleep until a send hands us a message no longer than @caps[0], then take
+ * what else has come, up to @n in all, without waiting; *@got says how
+ * many were taken. Returns 0, MPQ_WAKE_RETRY when the queue must be looked
+ * at again, or an error.
  */
 static int mpq_receive_wait(struct mpq_queue *q, const size_t *caps,
 			    unsigned int n, const ktime_t *deadline,
-			    struct list_head *out)
+			    struct list_head *out, unsigned int *got)
 	__must_hold(&q->lock)
 {
 	struct mpq_waiter w = { .cap = caps[0] };
@@ -607,7 +607,8 @@ static int mpq_receive_wait(struct mpq_queue *q, const size_t *caps,
 	if (ret)
 		return ret;
 	list_add_tail(&w.msg->link, out);
-	return 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+	*got = 1 + mpq_dequeue_run(q, caps + 1, n - 1, out);
+	return 0;
 }
 
 int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
@@ -641,12 +642,9 @@ int mpq_queue_receive(struct mpq_queue *q, const size_t *caps, unsigned int n,
 			ret = -EAGAIN;
 			break;
 		}
-		ret = mpq_receive_wait(q, caps, n, deadline, out);
-		if (ret == MPQ_WAKE_RETRY)
-			continue;
-		if (ret > 0)
-			got = ret;
-		break;
+		ret = mpq_receive_wait(q, caps, n, deadline, out, &got);
+		if (ret != MPQ_WAKE_RETRY)
+			break;
 	}
 	/* The room made may let blocked putters in: they are news too. */
 	if (got && mpq_admit_putters(q, &wake))
