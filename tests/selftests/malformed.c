@@ -202,7 +202,7 @@ TEST_F(mf, create_reserved_and_flags)
 		EXPECT_EQ(-ENOENT, stat(path, &st) ? -errno : 0);
 	}
 	memset(&c, 0, sizeof(c));
-	c.flags = 1U << 2;
+	c.flags = 1U << 3;
 	EXPECT_EQ(-EINVAL, control_ioctl(MPQ_IOC_CREATE, &c));
 	c.flags = 1U << 31;
 	EXPECT_EQ(-EINVAL, control_ioctl(MPQ_IOC_CREATE, &c));
@@ -210,7 +210,10 @@ TEST_F(mf, create_reserved_and_flags)
 	EXPECT_EQ(-EINVAL, control_ioctl(MPQ_IOC_CREATE, &c));
 	/* Unknown flags make a named queue fail as well. */
 	memcpy(c.name, name, strlen(name));
-	c.flags = 1U << 2;
+	c.flags = 1U << 3;
+	EXPECT_EQ(-EINVAL, control_ioctl(MPQ_IOC_CREATE_NAMED, &c));
+	/* Of the known ones, a named queue takes MPQ_CREATE_REDELIVER only. */
+	c.flags = MPQ_CREATE_CLOEXEC;
 	EXPECT_EQ(-EINVAL, control_ioctl(MPQ_IOC_CREATE_NAMED, &c));
 	EXPECT_EQ(-ENOENT, stat(path, &st) ? -errno : 0);
 }
