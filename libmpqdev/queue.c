@@ -479,17 +479,23 @@ ssize_t mpq_get_many_counted(mpq_t *q, struct mpq_msg *msgs, size_t count,
 		     timeout, deliveries);
 }
 
-int mpq_stat(mpq_t *q, struct mpq_stat *st)
+/* One ioctl on the handle's queue that does not wait: 0 or -errno. */
+static int handle_ioctl(mpq_t *q, unsigned long request, void *arg)
 {
 	int fd, ret;
 
 	fd = q_fd(q);
 	if (fd < 0)
 		return fd;
-	if (!st)
+	if (!arg)
 		return -EINVAL;
-	ret = q_ioctl(fd, MPQ_IOC_STAT, st);
+	ret = q_ioctl(fd, request, arg);
 	return ret < 0 ? q_err(q, ret) : 0;
+}
+
+int mpq_stat(mpq_t *q, struct mpq_stat *st)
+{
+	return handle_ioctl(q, MPQ_IOC_STAT, st);
 }
 
 long mpq_qsize(mpq_t *q)
@@ -596,13 +602,8 @@ int mpq_task_done(mpq_t *q)
 int mpq_nack_many(mpq_t *q, uint64_t count)
 {
 	__u64 n = count;
-	int fd, ret;
 
-	fd = q_fd(q);
-	if (fd < 0)
-		return fd;
-	ret = q_ioctl(fd, MPQ_IOC_NACK, &n);
-	return ret < 0 ? q_err(q, ret) : 0;
+	return handle_ioctl(q, MPQ_IOC_NACK, &n);
 }
 
 int mpq_nack(mpq_t *q)
@@ -612,16 +613,7 @@ int mpq_nack(mpq_t *q)
 
 int mpq_info(mpq_t *q, struct mpq_info *info)
 {
-	int fd, ret;
-
-	fd = q_fd(q);
-	if (fd < 0)
-		return fd;
-	if (!info)
-		return -EINVAL;
-	memset(info, 0, sizeof(*info));
-	ret = q_ioctl(fd, MPQ_IOC_INFO, info);
-	return ret < 0 ? q_err(q, ret) : 0;
+	return handle_ioctl(q, MPQ_IOC_INFO, info);
 }
 
 int mpq_join_timeout(mpq_t *q, double timeout)
@@ -652,13 +644,8 @@ int mpq_join(mpq_t *q)
 int mpq_shutdown(mpq_t *q, bool immediate)
 {
 	__u32 flags = immediate ? MPQ_SHUTDOWN_IMMEDIATE : 0;
-	int fd, ret;
 
-	fd = q_fd(q);
-	if (fd < 0)
-		return fd;
-	ret = q_ioctl(fd, MPQ_IOC_SHUTDOWN, &flags);
-	return ret < 0 ? q_err(q, ret) : 0;
+	return handle_ioctl(q, MPQ_IOC_SHUTDOWN, &flags);
 }
 
 int mpq_fileno(mpq_t *q)

@@ -701,7 +701,7 @@ static long mpq_ioctl_batch(struct file *file, unsigned int cmd,
 	return mpq_receive_many(file, &b, dp);
 }
 
-static int mpq_install_fd(struct mpq_file *f, int flags);
+static int mpq_open_fd(struct mpq_queue *q, int accmode, u32 how);
 
 static long mpq_info(struct mpq_queue *q, struct mpq_info __user *uarg)
 {
@@ -722,29 +722,14 @@ static long mpq_info(struct mpq_queue *q, struct mpq_info __user *uarg)
 static int mpq_reopen(struct file *file, u32 __user *uarg)
 {
 	struct mpq_queue *q = mpq_fq(file);
-	int flags = file->f_flags & O_ACCMODE;
-	struct mpq_file *f;
 	u32 how;
-	int fd;
 
 	if (get_user(how, uarg))
 		return -EFAULT;
 	if (how & ~MPQ_REOPEN_FLAGS)
 		return -EINVAL;
-	if (how & MPQ_CREATE_CLOEXEC)
-		flags |= O_CLOEXEC;
-	if (how & MPQ_CREATE_NONBLOCK)
-		flags |= O_NONBLOCK;
 	mpq_queue_get_ref(q);
-	f = mpq_file_new(q);
-	if (!f) {
-		mpq_queue_put_ref(q);
-		return -ENOMEM;
-	}
-	fd = mpq_install_fd(f, flags);
-	if (fd < 0)
-		mpq_file_free(f);
-	return fd;
+	return mpq_open_fd(q, file->f_flags & O_ACCMODE, how);
 }
 
 /* Task done: on a redelivery queue, an acknowledgment through this file. */
@@ -982,22 +967,41 @@ put:
 	return q;
 }
 
-/* A descriptor for a new anonymous file of @f; the caller frees @f if not. */
-static int mpq_install_fd(struct mpq_file *f, int flags)
+/*
+ * A descriptor for a new anonymous file of @q, open for @accmode, with
+ * @how's MPQ_CREATE_CLOEXEC and MPQ_CREATE_NONBLOCK. It takes over the
+ * caller's reference on @q, which is dropped on failure.
+ */
+static int mpq_open_fd(struct mpq_queue *q, int accmode, u32 how)
 {
+	struct mpq_file *f = mpq_file_new(q);
+	int flags = accmode;
 	struct file *file;
 	int fd;
 
+	if (how & MPQ_CREATE_CLOEXEC)
+		flags |= O_CLOEXEC;
+	if (how & MPQ_CREATE_NONBLOCK)
+		flags |= O_NONBLOCK;
+	if (!f) {
+		mpq_queue_put_ref(q);
+		return -ENOMEM;
+	}
 	fd = get_unused_fd_flags(flags & O_CLOEXEC);
 	if (fd < 0)
-		return fd;
+		goto free;
 	file = anon_inode_getfile("[mpq]", &mpq_queue_fops, f, flags);
 	if (IS_ERR(file)) {
 		put_unused_fd(fd);
-		return PTR_ERR(file);
+		fd = PTR_ERR(file);
+		goto free;
 	}
 	file->f_mode |= FMODE_NOWAIT;
 	fd_install(fd, file);
+	return fd;
+
+free:
+	mpq_file_free(f);
 	return fd;
 }
 
@@ -1005,8 +1009,7 @@ static int mpq_create_anon(const struct mpq_create *c)
 {
 	struct mpq_attr_k attr;
 	struct mpq_queue *q;
-	int fd, ret, flags = O_RDWR;
-	struct mpq_file *f;
+	int ret;
 
 	if (c->flags & ~MPQ_CREATE_FLAGS || c->mode ||
 	    memchr_inv(c->name, 0, sizeof(c->name)))
@@ -1014,22 +1017,10 @@ static int mpq_create_anon(const struct mpq_create *c)
 	ret = mpq_create_attr(c, &attr);
 	if (ret)
 		return ret;
-	if (c->flags & MPQ_CREATE_CLOEXEC)
-		flags |= O_CLOEXEC;
-	if (c->flags & MPQ_CREATE_NONBLOCK)
-		flags |= O_NONBLOCK;
 	q = mpq_queue_new(c, &attr, "");
 	if (IS_ERR(q))
 		return PTR_ERR(q);
-	f = mpq_file_new(q);
-	if (!f) {
-		mpq_queue_put_ref(q);
-		return -ENOMEM;
-	}
-	fd = mpq_install_fd(f, flags);
-	if (fd < 0)
-		mpq_file_free(f);
-	return fd;
+	return mpq_open_fd(q, O_RDWR, c->flags);
 }
 
 static int mpq_create_named(const struct mpq_create *c)

@@ -16,16 +16,9 @@ import unittest
 
 import tap  # noqa: E402  (puts the tree's mpqdev on sys.path)
 import mpqdev  # noqa: E402
+from test_mpqdev import wait_stat  # noqa: E402
 
 PREFIX = f"pyrq-{os.getpid()}-"
-
-
-def wait_stat(q, key, value, timeout=60):
-    end = time.monotonic() + timeout
-    while q.stat()[key] != value:
-        if time.monotonic() > end:
-            raise AssertionError(f"stat {key} stayed {q.stat()[key]}, want {value}")
-        time.sleep(0.002)
 
 
 # Children: module-level functions, so that spawn and forkserver find them.

@@ -947,29 +947,8 @@ static PyObject *Queue_get_counted(PyObject *op, PyObject *args,
 
 static PyObject *Queue_nack(PyObject *op, PyObject *args)
 {
-	QueueObject *self = (QueueObject *)op;
-	unsigned long long count = 1;
-	__u64 n;
-	long ret;
-
-	if (!PyArg_ParseTuple(args, "|K:nack", &count))
-		return NULL;
-	CHECK_OPEN(self);
-	n = count;
-	ret = q_ioctl_now(self, MPQ_IOC_NACK, &n);
-	if (ret == -EINVAL) {
-		PyErr_SetString(PyExc_ValueError,
-				"nack() of more items than this process got");
-		return NULL;
-	}
-	if (ret == -EOPNOTSUPP) {
-		PyErr_SetString(PyExc_ValueError,
-				"nack() on a queue without redelivery");
-		return NULL;
-	}
-	if (ret < 0)
-		return q_error(self, ret, OP_OTHER, 0);
-	Py_RETURN_NONE;
+	return count_ioctl(op, args, "|K:nack", MPQ_IOC_NACK,
+			   "nack() of more items than this process got");
 }
 
 static PyObject *Queue_get_nowait(PyObject *op, PyObject *unused)
@@ -1308,27 +1287,43 @@ static PyObject *Queue_cancel_join_thread(PyObject *op, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Queue_task_done(PyObject *op, PyObject *args)
+/*
+ * task_done(count=1) and nack(count=1): an ioctl taking a count; EINVAL
+ * (more than there are) is ValueError @einval.
+ */
+static PyObject *count_ioctl(PyObject *op, PyObject *args, const char *fmt,
+			     unsigned long req, const char *einval)
 {
 	QueueObject *self = (QueueObject *)op;
 	unsigned long long count = 1;
 	__u64 n;
 	long ret;
 
-	if (!PyArg_ParseTuple(args, "|K:task_done", &count))
+	if (!PyArg_ParseTuple(args, fmt, &count))
 		return NULL;
 	CHECK_OPEN(self);
 	n = count;
-	ret = q_ioctl_now(self, MPQ_IOC_TASK_DONE, &n);
+	ret = q_ioctl_now(self, req, &n);
 	if (ret == -EINVAL) {
-		PyErr_SetString(PyExc_ValueError, self->redeliver ?
-				"task_done() of more items than this process got" :
-				"task_done() called too many times");
+		PyErr_SetString(PyExc_ValueError, einval);
+		return NULL;
+	}
+	if (ret == -EOPNOTSUPP) {
+		PyErr_SetString(PyExc_ValueError,
+				"nack() on a queue without redelivery");
 		return NULL;
 	}
 	if (ret < 0)
 		return q_error(self, ret, OP_OTHER, 0);
 	Py_RETURN_NONE;
+}
+
+static PyObject *Queue_task_done(PyObject *op, PyObject *args)
+{
+	return count_ioctl(op, args, "|K:task_done", MPQ_IOC_TASK_DONE,
+			   ((QueueObject *)op)->redeliver ?
+			   "task_done() of more items than this process got" :
+			   "task_done() called too many times");
 }
 
 static PyObject *Queue_join(PyObject *op, PyObject *args, PyObject *kwds)
