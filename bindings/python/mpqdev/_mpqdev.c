@@ -945,12 +945,6 @@ static PyObject *Queue_get_counted(PyObject *op, PyObject *args,
 	return Py_BuildValue("(NI)", obj, deliveries);
 }
 
-static PyObject *Queue_nack(PyObject *op, PyObject *args)
-{
-	return count_ioctl(op, args, "|K:nack", MPQ_IOC_NACK,
-			   "nack() of more items than this process got");
-}
-
 static PyObject *Queue_get_nowait(PyObject *op, PyObject *unused)
 {
 	(void)unused;
@@ -1324,6 +1318,12 @@ static PyObject *Queue_task_done(PyObject *op, PyObject *args)
 			   ((QueueObject *)op)->redeliver ?
 			   "task_done() of more items than this process got" :
 			   "task_done() called too many times");
+}
+
+static PyObject *Queue_nack(PyObject *op, PyObject *args)
+{
+	return count_ioctl(op, args, "|K:nack", MPQ_IOC_NACK,
+			   "nack() of more items than this process got");
 }
 
 static PyObject *Queue_join(PyObject *op, PyObject *args, PyObject *kwds)
