@@ -8,6 +8,9 @@
 /* Wrap a queue descriptor in a new handle; the handle owns fd. */
 mpq_t *mpqdev_handle_new(int fd, bool joinable);
 
+/* Fill @c's limits and redelivery fields from @attr (NULL: none). */
+int mpqdev_create_attr(struct mpq_create *c, const struct mpq_attr *attr);
+
 /* ioctl(2) on a fresh /dev/mpq/control descriptor; 0/result or -errno. */
 int mpqdev_control_ioctl(unsigned long request, void *arg);
 

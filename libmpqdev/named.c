@@ -47,15 +47,14 @@ static int create_named(const char *name, mode_t mode,
 			const struct mpq_attr *attr)
 {
 	struct mpq_create c = { 0 };
+	int ret;
 
 	if (mode & ~(mode_t)0777)
 		return -EINVAL;
 	c.mode = (__u32)mode;
-	if (attr) {
-		c.maxsize = attr->maxsize > 0 ? (__u64)attr->maxsize : 0;
-		c.msgsize_max = attr->msgsize_max;
-		c.maxbytes = attr->maxbytes;
-	}
+	ret = mpqdev_create_attr(&c, attr);
+	if (ret)
+		return ret;
 	memcpy(c.name, name, MPQ_NAME_SIZE);
 	return mpqdev_control_ioctl(MPQ_IOC_CREATE_NAMED, &c);
 }
@@ -68,7 +67,32 @@ static int remove_named(const char *name)
 	return mpqdev_control_ioctl(MPQ_IOC_REMOVE, &n);
 }
 
-int mpq_create(const char *name, mode_t mode, const struct mpq_attr *attr)
+/*
+ * mpq_create() and mpq_open() of 1.0 and 1.1 took the first three fields
+ * of struct mpq_attr only: binaries built then keep calling these.
+ */
+struct mpq_attr_1_0 {
+	long maxsize;
+	size_t msgsize_max;
+	size_t maxbytes;
+};
+
+static const struct mpq_attr *attr_from_1_0(struct mpq_attr *a,
+					    const struct mpq_attr_1_0 *old)
+{
+	if (!old)
+		return NULL;
+	memset(a, 0, sizeof(*a));
+	a->maxsize = old->maxsize;
+	a->msgsize_max = old->msgsize_max;
+	a->maxbytes = old->maxbytes;
+	return a;
+}
+
+int mpq_create_1_2(const char *name, mode_t mode,
+		   const struct mpq_attr *attr);
+__attribute__((symver("mpq_create@@LIBMPQDEV_1.2")))
+int mpq_create_1_2(const char *name, mode_t mode, const struct mpq_attr *attr)
 {
 	char n[MPQ_NAME_SIZE];
 	int ret;
@@ -77,6 +101,17 @@ int mpq_create(const char *name, mode_t mode, const struct mpq_attr *attr)
 	if (ret)
 		return ret;
 	return create_named(n, mode, attr);
+}
+
+int mpq_create_1_0(const char *name, mode_t mode,
+		   const struct mpq_attr_1_0 *attr);
+__attribute__((symver("mpq_create@LIBMPQDEV_1.0")))
+int mpq_create_1_0(const char *name, mode_t mode,
+		   const struct mpq_attr_1_0 *attr)
+{
+	struct mpq_attr a;
+
+	return mpq_create_1_2(name, mode, attr_from_1_0(&a, attr));
 }
 
 int mpq_unlink(const char *name)
@@ -117,8 +152,11 @@ int mpq_usage(struct mpq_usage *u)
  * mpq_open() leaves nothing behind. If someone removes the queue between
  * our EEXIST and our open, create it again, as mq_open() would have.
  */
-mpq_t *mpq_open(const char *name, int oflag, mode_t mode,
-		const struct mpq_attr *attr)
+mpq_t *mpq_open_1_2(const char *name, int oflag, mode_t mode,
+		    const struct mpq_attr *attr);
+__attribute__((symver("mpq_open@@LIBMPQDEV_1.2")))
+mpq_t *mpq_open_1_2(const char *name, int oflag, mode_t mode,
+		    const struct mpq_attr *attr)
 {
 	const int known = O_ACCMODE | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC;
 	const int oflags = O_ACCMODE | O_NONBLOCK | O_CLOEXEC;
@@ -171,4 +209,15 @@ int mpqdev_name_check(const char *name)
 	char buf[MPQ_NAME_SIZE];
 
 	return name_copy(buf, name);
+}
+
+mpq_t *mpq_open_1_0(const char *name, int oflag, mode_t mode,
+		    const struct mpq_attr_1_0 *attr);
+__attribute__((symver("mpq_open@LIBMPQDEV_1.0")))
+mpq_t *mpq_open_1_0(const char *name, int oflag, mode_t mode,
+		    const struct mpq_attr_1_0 *attr)
+{
+	struct mpq_attr a;
+
+	return mpq_open_1_2(name, oflag, mode, attr_from_1_0(&a, attr));
 }

@@ -19,12 +19,21 @@
  * mpq_shutdown() or a timeout is the way to wake it.
  *
  * After fork() the child has a copy of the handle and its own reference
- * to the same queue; nothing in a handle is tied to a thread or process.
+ * to the same queue. On a redelivery queue that is not enough: what a get
+ * takes belongs to the open file description, which the child shares with
+ * its parent, so the child's death would give nothing back. The first use
+ * of such a handle in a process that did not open it therefore takes a
+ * file of its own (MPQ_IOC_REOPEN) and puts it under the same descriptor
+ * number with dup3(), so mpq_fileno() stays true. The process is told by
+ * its pid, cached and refreshed after every fork(3) by an atfork handler,
+ * so that the check costs a load, not a getpid(2), on every call.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,7 +50,78 @@ struct mpq {
 	atomic_int fd;		/* -1 only if mpq_close() had to close(2) it */
 	atomic_bool closed;
 	bool joinable;
+	bool redeliver;		/* the queue was created MPQ_CREATE_REDELIVER */
+	/*
+	 * Redelivery: the pid of the process whose own file fd is, or minus
+	 * the pid of one taking its own file now (see own_file()).
+	 */
+	atomic_int owner;
 };
+
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static atomic_int pid_cache;
+
+static void pid_refresh(void)
+{
+	atomic_store_explicit(&pid_cache, (int)getpid(), memory_order_relaxed);
+}
+
+static void pid_init(void)
+{
+	pid_refresh();
+	pthread_atfork(NULL, NULL, pid_refresh);
+}
+
+/* This process's pid, without a system call. */
+static int self_pid(void)
+{
+	pthread_once(&pid_once, pid_init);
+	return atomic_load_explicit(&pid_cache, memory_order_relaxed);
+}
+
+/*
+ * Put a file of our own on the queue under @fd, keeping its flags. A
+ * thread of another process that was doing so when we were forked left
+ * -its pid behind: that is no claim here.
+ */
+static int own_file(mpq_t *q, int fd)
+{
+	int me = self_pid(), cur, nfd, fdfl, fl, ret;
+	__u32 how;
+
+	for (;;) {
+		cur = atomic_load_explicit(&q->owner, memory_order_acquire);
+		if (cur == me)
+			return fd;
+		if (cur == -me) {		/* another thread is at it */
+			sched_yield();
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(&q->owner, &cur, -me,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
+			break;
+	}
+	fl = fcntl(fd, F_GETFL);
+	fdfl = fcntl(fd, F_GETFD);
+	how = MPQ_CREATE_CLOEXEC;
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		how |= MPQ_CREATE_NONBLOCK;
+	nfd = ioctl(fd, MPQ_IOC_REOPEN, &how);
+	ret = nfd < 0 ? -errno : 0;
+	if (nfd >= 0) {
+		while (dup3(nfd, fd, fdfl > 0 && (fdfl & FD_CLOEXEC) ?
+			    O_CLOEXEC : 0) < 0) {
+			if (errno != EINTR && errno != EBUSY) {
+				ret = -errno;
+				break;
+			}
+		}
+		close(nfd);
+	}
+	atomic_store_explicit(&q->owner, ret ? cur : me, memory_order_release);
+	return ret ? ret : fd;
+}
 
 /*
  * The kernel saturates deadlines at KTIME_MAX (INT64_MAX ns, about 292
@@ -86,11 +166,17 @@ static int q_ioctl(int fd, unsigned long request, void *arg)
 /* The descriptor of an open handle, or -EBADF. */
 static int q_fd(mpq_t *q)
 {
+	int fd;
+
 	if (!q)
 		return -EINVAL;
 	if (atomic_load_explicit(&q->closed, memory_order_acquire))
 		return -EBADF;
-	return atomic_load_explicit(&q->fd, memory_order_relaxed);
+	fd = atomic_load_explicit(&q->fd, memory_order_relaxed);
+	if (q->redeliver &&
+	    atomic_load_explicit(&q->owner, memory_order_acquire) != self_pid())
+		return own_file(q, fd);
+	return fd;
 }
 
 /* A call that failed because mpq_close() raced it reports -EBADF. */
@@ -104,13 +190,34 @@ static int q_err(mpq_t *q, int err)
 mpq_t *mpqdev_handle_new(int fd, bool joinable)
 {
 	mpq_t *q = malloc(sizeof(*q));
+	struct mpq_info info;
 
 	if (!q)
 		return NULL;
 	atomic_init(&q->fd, fd);
 	atomic_init(&q->closed, false);
 	q->joinable = joinable;
+	/* A kernel without MPQ_IOC_INFO (ENOTTY) has no redelivery. */
+	q->redeliver = ioctl(fd, MPQ_IOC_INFO, &info) == 0 &&
+		       (info.flags & MPQ_CREATE_REDELIVER);
+	atomic_init(&q->owner, self_pid());
 	return q;
+}
+
+int mpqdev_create_attr(struct mpq_create *c, const struct mpq_attr *attr)
+{
+	if (!attr)
+		return 0;
+	if (attr->flags & ~MPQ_ATTR_REDELIVER)
+		return -EINVAL;
+	c->maxsize = attr->maxsize > 0 ? (__u64)attr->maxsize : 0;
+	c->msgsize_max = attr->msgsize_max;
+	c->maxbytes = attr->maxbytes;
+	if (attr->flags & MPQ_ATTR_REDELIVER)
+		c->flags |= MPQ_CREATE_REDELIVER;
+	c->max_deliveries = attr->max_deliveries;
+	c->dead_letter = (uintptr_t)attr->dead_letter;
+	return 0;
 }
 
 int mpqdev_control_ioctl(unsigned long request, void *arg)
@@ -125,7 +232,8 @@ int mpqdev_control_ioctl(unsigned long request, void *arg)
 	return ret;
 }
 
-static mpq_t *anon_new(long maxsize, bool joinable)
+static mpq_t *anon_new(long maxsize, const struct mpq_attr *attr,
+		       bool joinable)
 {
 	struct mpq_create c = {
 		.maxsize = maxsize > 0 ? (__u64)maxsize : 0,
@@ -134,7 +242,9 @@ static mpq_t *anon_new(long maxsize, bool joinable)
 	mpq_t *q;
 	int fd;
 
-	fd = mpqdev_control_ioctl(MPQ_IOC_CREATE, &c);
+	fd = mpqdev_create_attr(&c, attr);
+	if (!fd)
+		fd = mpqdev_control_ioctl(MPQ_IOC_CREATE, &c);
 	if (fd < 0) {
 		errno = -fd;
 		return NULL;
@@ -147,12 +257,17 @@ static mpq_t *anon_new(long maxsize, bool joinable)
 
 mpq_t *mpq_queue_new(long maxsize)
 {
-	return anon_new(maxsize, false);
+	return anon_new(maxsize, NULL, false);
 }
 
 mpq_t *mpq_joinable_new(long maxsize)
 {
-	return anon_new(maxsize, true);
+	return anon_new(maxsize, NULL, true);
+}
+
+mpq_t *mpq_joinable_new_attr(const struct mpq_attr *attr)
+{
+	return anon_new(0, attr, true);
 }
 
 int mpq_put(mpq_t *q, const void *item, size_t len, bool block,
@@ -187,17 +302,21 @@ int mpq_put_nowait(mpq_t *q, const void *item, size_t len)
  * -EMSGSIZE *need gets the size of the message at the head.
  */
 static ssize_t get_once(mpq_t *q, int fd, void *buf, size_t cap,
-			const struct mpq_wait *w, size_t *need)
+			const struct mpq_wait *w, size_t *need,
+			unsigned int *deliveries)
 {
 	struct mpq_xfer x = {
 		.buf = (uintptr_t)buf,
 		.len = cap,
 		.flags = w->flags,
 		.deadline = w->deadline,
+		.deliveries = 1,	/* what a plain queue leaves */
 	};
 	int ret;
 
 	ret = q_ioctl(fd, MPQ_IOC_GET, &x);
+	if (ret > 0 && deliveries)
+		*deliveries = x.deliveries;
 	if (ret == 0)
 		return -EPIPE;
 	if (ret < 0) {
@@ -208,7 +327,8 @@ static ssize_t get_once(mpq_t *q, int fd, void *buf, size_t cap,
 	return ret;
 }
 
-ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout)
+ssize_t mpq_get_counted(mpq_t *q, void *buf, size_t cap, bool block,
+			double timeout, unsigned int *deliveries)
 {
 	struct mpq_wait w;
 	int fd, ret;
@@ -219,7 +339,12 @@ ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout)
 	ret = wait_init(&w, block, timeout);
 	if (ret)
 		return ret;
-	return get_once(q, fd, buf, cap, &w, NULL);
+	return get_once(q, fd, buf, cap, &w, NULL, deliveries);
+}
+
+ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout)
+{
+	return mpq_get_counted(q, buf, cap, block, timeout, NULL);
 }
 
 ssize_t mpq_get_nowait(mpq_t *q, void *buf, size_t cap)
@@ -257,7 +382,7 @@ ssize_t mpq_get_alloc(mpq_t *q, void **item, bool block, double timeout)
 		}
 		buf = p;
 		need = 0;
-		ret = get_once(q, fd, buf, cap, &w, &need);
+		ret = get_once(q, fd, buf, cap, &w, &need, NULL);
 		if (ret != -EMSGSIZE)
 			break;
 		if (need <= cap)	/* no size reported: do not spin */
@@ -286,7 +411,8 @@ ssize_t mpq_get_alloc(mpq_t *q, void **item, bool block, double timeout)
  */
 static ssize_t batch(mpq_t *q, unsigned long request, bool get,
 		     const struct mpq_msg *in, struct mpq_msg *out,
-		     size_t count, bool block, double timeout)
+		     size_t count, bool block, double timeout,
+		     unsigned int *deliveries)
 {
 	struct mpq_msgvec vec[BATCH_CHUNK];
 	struct mpq_batch b;
@@ -310,6 +436,8 @@ static ssize_t batch(mpq_t *q, unsigned long request, bool get,
 			vec[i].result = 0;
 		}
 		mpq_wait_batch(&b, vec, (__u32)n, &w);
+		if (deliveries)
+			b.deliveries = (uintptr_t)(deliveries + done);
 		ret = q_ioctl(fd, request, &b);
 		if (ret == 0)		/* GET_MANY at end of stream */
 			ret = -EPIPE;
@@ -333,27 +461,41 @@ ssize_t mpq_put_many(mpq_t *q, const struct mpq_msg *msgs, size_t count,
 		     bool block, double timeout)
 {
 	return batch(q, MPQ_IOC_PUT_MANY, false, msgs, NULL, count, block,
-		     timeout);
+		     timeout, NULL);
 }
 
 ssize_t mpq_get_many(mpq_t *q, struct mpq_msg *msgs, size_t count,
 		     bool block, double timeout)
 {
 	return batch(q, MPQ_IOC_GET_MANY, true, msgs, msgs, count, block,
-		     timeout);
+		     timeout, NULL);
 }
 
-int mpq_stat(mpq_t *q, struct mpq_stat *st)
+ssize_t mpq_get_many_counted(mpq_t *q, struct mpq_msg *msgs, size_t count,
+			     bool block, double timeout,
+			     unsigned int *deliveries)
+{
+	return batch(q, MPQ_IOC_GET_MANY, true, msgs, msgs, count, block,
+		     timeout, deliveries);
+}
+
+/* One ioctl on the handle's queue that does not wait: 0 or -errno. */
+static int handle_ioctl(mpq_t *q, unsigned long request, void *arg)
 {
 	int fd, ret;
 
 	fd = q_fd(q);
 	if (fd < 0)
 		return fd;
-	if (!st)
+	if (!arg)
 		return -EINVAL;
-	ret = q_ioctl(fd, MPQ_IOC_STAT, st);
+	ret = q_ioctl(fd, request, arg);
 	return ret < 0 ? q_err(q, ret) : 0;
+}
+
+int mpq_stat(mpq_t *q, struct mpq_stat *st)
+{
+	return handle_ioctl(q, MPQ_IOC_STAT, st);
 }
 
 long mpq_qsize(mpq_t *q)
@@ -457,6 +599,23 @@ int mpq_task_done(mpq_t *q)
 	return mpq_task_done_many(q, 1);
 }
 
+int mpq_nack_many(mpq_t *q, uint64_t count)
+{
+	__u64 n = count;
+
+	return handle_ioctl(q, MPQ_IOC_NACK, &n);
+}
+
+int mpq_nack(mpq_t *q)
+{
+	return mpq_nack_many(q, 1);
+}
+
+int mpq_info(mpq_t *q, struct mpq_info *info)
+{
+	return handle_ioctl(q, MPQ_IOC_INFO, info);
+}
+
 int mpq_join_timeout(mpq_t *q, double timeout)
 {
 	struct mpq_join j = { 0 };
@@ -485,13 +644,8 @@ int mpq_join(mpq_t *q)
 int mpq_shutdown(mpq_t *q, bool immediate)
 {
 	__u32 flags = immediate ? MPQ_SHUTDOWN_IMMEDIATE : 0;
-	int fd, ret;
 
-	fd = q_fd(q);
-	if (fd < 0)
-		return fd;
-	ret = q_ioctl(fd, MPQ_IOC_SHUTDOWN, &flags);
-	return ret < 0 ? q_err(q, ret) : 0;
+	return handle_ioctl(q, MPQ_IOC_SHUTDOWN, &flags);
 }
 
 int mpq_fileno(mpq_t *q)

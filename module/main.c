@@ -152,6 +152,38 @@ MPQ_STAT_ATTR(unfinished);
 MPQ_STAT_ATTR(maxsize);
 MPQ_STAT_ATTR(msgsize_max);
 MPQ_STAT_ATTR(maxbytes);
+MPQ_STAT_ATTR(in_flight);
+MPQ_STAT_ATTR(redelivered);
+MPQ_STAT_ATTR(dead_lettered);
+
+static ssize_t redeliver_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", mpq_queue_redelivers(to_named(dev)->q));
+}
+static DEVICE_ATTR_RO(redeliver);
+
+static ssize_t max_deliveries_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_named(dev)->q->attr.max_deliveries);
+}
+static DEVICE_ATTR_RO(max_deliveries);
+
+/* The name of the dead-letter queue, empty if none or once removed. */
+static const char *mpq_dead_letter_name(const struct mpq_queue *q)
+{
+	if (!q->dlq || READ_ONCE(q->dlq->unlinked))
+		return "";
+	return q->dlq_name;
+}
+
+static ssize_t dead_letter_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", mpq_dead_letter_name(to_named(dev)->q));
+}
+static DEVICE_ATTR_RO(dead_letter);
 
 /* MPQ_STATE_* as words, as mpqctl and mpqdev print them. */
 static ssize_t state_show(struct device *dev, struct device_attribute *attr,
@@ -176,6 +208,12 @@ static struct attribute *mpq_queue_attrs[] = {
 	&mpq_attr_maxsize.attr.attr,
 	&mpq_attr_msgsize_max.attr.attr,
 	&mpq_attr_maxbytes.attr.attr,
+	&mpq_attr_in_flight.attr.attr,
+	&mpq_attr_redelivered.attr.attr,
+	&mpq_attr_dead_lettered.attr.attr,
+	&dev_attr_redeliver.attr,
+	&dev_attr_max_deliveries.attr,
+	&dev_attr_dead_letter.attr,
 	&dev_attr_state.attr,
 	NULL,
 };
@@ -225,11 +263,14 @@ static char *mpq_class_devnode(struct device *dev, umode_t *mode)
  * An open file of a queue. Messages put through it are charged to @user,
  * its opener, as a pipe's pages are to the writer's memory cgroup: whoever
  * may write into a queue pays for what they put, not the queue's owner.
+ * On a redelivery queue, what a get through it takes is @owner's until a
+ * task done through it; its release gives back what is left.
  */
 struct mpq_file {
 	struct mpq_queue *q;
 	struct mpq_user *user;
 	bool limited;			/* @user's charges are capped */
+	struct mpq_owner owner;
 };
 
 static struct mpq_queue *mpq_fq(struct file *file)
@@ -251,11 +292,13 @@ static struct mpq_file *mpq_file_new(struct mpq_queue *q)
 	}
 	f->q = q;
 	f->limited = !capable(CAP_SYS_RESOURCE);
+	mpq_owner_init(&f->owner);
 	return f;
 }
 
 static void mpq_file_free(struct mpq_file *f)
 {
+	mpq_queue_disown(f->q, &f->owner);
 	mpq_queue_put_ref(f->q);
 	mpq_user_put(f->user);
 	kfree(f);
@@ -372,14 +415,31 @@ static int mpq_send_one(struct file *file, struct iov_iter *from,
 	return ret < 0 ? ret : 0;
 }
 
+/* The messages on @sent were copied out: free them, or own them. */
+static void mpq_delivered(struct mpq_file *f, struct list_head *sent)
+{
+	if (mpq_queue_redelivers(f->q))
+		mpq_queue_own(f->q, &f->owner, sent);
+	else
+		mpq_queue_consume(f->q, sent);
+}
+
+static u32 mpq_msg_deliveries(const struct mpq_msg *msg)
+{
+	return msg->redeliveries + 1;
+}
+
 /*
  * Get one message into @to. Returns its length, 0 at end of stream, or an
- * error; a message that cannot be copied out goes back to the head.
+ * error; a message that cannot be copied out goes back to the head, as
+ * does one whose delivery count cannot be stored in @udeliveries.
  */
 static long mpq_receive_one(struct file *file, struct iov_iter *to,
-			    bool nonblock, const ktime_t *deadline, size_t *needed)
+			    bool nonblock, const ktime_t *deadline, size_t *needed,
+			    u32 __user *udeliveries)
 {
-	struct mpq_queue *q = mpq_fq(file);
+	struct mpq_file *f = file->private_data;
+	struct mpq_queue *q = f->q;
 	size_t cap = iov_iter_count(to);
 	struct mpq_msg *msg;
 	LIST_HEAD(out);
@@ -390,12 +450,13 @@ static long mpq_receive_one(struct file *file, struct iov_iter *to,
 	if (ret <= 0)
 		return ret;
 	msg = list_first_entry(&out, struct mpq_msg, link);
-	if (mpq_msg_copy_out(to, msg)) {
+	if (mpq_msg_copy_out(to, msg) ||
+	    (udeliveries && put_user(mpq_msg_deliveries(msg), udeliveries))) {
 		mpq_queue_requeue(q, &out);
 		return -EFAULT;
 	}
 	ret = msg->len;
-	mpq_queue_consume(q, &out);
+	mpq_delivered(f, &out);
 	return ret;
 }
 
@@ -405,7 +466,7 @@ static ssize_t mpq_queue_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	size_t needed;
 
 	return mpq_receive_one(iocb->ki_filp, to, iocb->ki_flags & IOCB_NOWAIT,
-			   NULL, &needed);
+			   NULL, &needed, NULL);
 }
 
 static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -478,7 +539,7 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 
 	if (copy_from_user(&x, uarg, sizeof(x)))
 		return -EFAULT;
-	if ((x.flags & ~MPQ_XFER_FLAGS) || x.__reserved)
+	if ((x.flags & ~MPQ_XFER_FLAGS) || (cmd == MPQ_IOC_PUT && x.deliveries))
 		return -EINVAL;
 	ret = mpq_deadline(&x.deadline, x.flags, &deadline, &dp);
 	if (ret)
@@ -497,7 +558,8 @@ static long mpq_ioctl_xfer(struct file *file, unsigned int cmd,
 		return -EBADF;
 	mpq_ubuf_iter(&iter, ITER_DEST, x.buf, x.len);
 	ret = mpq_receive_one(file, &iter, x.flags & MPQ_XFER_NONBLOCK, dp,
-			      &needed);
+			      &needed, mpq_queue_redelivers(mpq_fq(file)) ?
+			      &uarg->deliveries : NULL);
 	if (ret == -EMSGSIZE && put_user((u64)needed, &uarg->len))
 		return -EFAULT;
 	return ret;
@@ -571,7 +633,9 @@ static long mpq_receive_many(struct file *file, const struct mpq_batch *b,
 			     const ktime_t *deadline)
 {
 	struct mpq_msgvec __user *uvec = u64_to_user_ptr(b->vec);
-	struct mpq_queue *q = mpq_fq(file);
+	u32 __user *udel = u64_to_user_ptr(b->deliveries);
+	struct mpq_file *f = file->private_data;
+	struct mpq_queue *q = f->q;
 	struct mpq_msgvec vec[MPQ_BATCH_CHUNK];
 	size_t caps[MPQ_BATCH_CHUNK];
 	bool nonblock = mpq_nonblock(file, b->flags & MPQ_XFER_NONBLOCK);
@@ -601,18 +665,21 @@ static long mpq_receive_many(struct file *file, const struct mpq_batch *b,
 			if (mpq_msg_copy_out(&iter, msg) ||
 			    put_user((u64)msg->len, &uvec[done + i].result))
 				break;
+			if (udel && put_user(mpq_msg_deliveries(msg),
+					     &udel[done + i]))
+				break;
 			i++;
 		}
 		done += i;
 		if (!list_entry_is_head(msg, &out, link)) {
 			/* Free what was delivered; the rest goes back. */
 			list_cut_position(&sent, &out, msg->link.prev);
-			mpq_queue_consume(q, &sent);
+			mpq_delivered(f, &sent);
 			mpq_queue_requeue(q, &out);
 			ret = -EFAULT;
 			break;
 		}
-		mpq_queue_consume(q, &out);
+		mpq_delivered(f, &out);
 		if (ret < n)
 			break;
 	}
@@ -630,7 +697,8 @@ static long mpq_ioctl_batch(struct file *file, unsigned int cmd,
 
 	if (copy_from_user(&b, uarg, sizeof(b)))
 		return -EFAULT;
-	if ((b.flags & ~MPQ_XFER_FLAGS) || b.__reserved[0] || b.__reserved[1])
+	if ((b.flags & ~MPQ_XFER_FLAGS) || b.__reserved ||
+	    (cmd == MPQ_IOC_PUT_MANY && b.deliveries))
 		return -EINVAL;
 	if (!b.count || b.count > MPQ_BATCH_MAX)
 		return -EINVAL;
@@ -647,10 +715,50 @@ static long mpq_ioctl_batch(struct file *file, unsigned int cmd,
 	return mpq_receive_many(file, &b, dp);
 }
 
+static int mpq_open_fd(struct mpq_queue *q, int accmode, u32 how);
+
+static long mpq_info(struct mpq_queue *q, struct mpq_info __user *uarg)
+{
+	struct mpq_info info = {
+		.maxsize = q->attr.maxsize,
+		.msgsize_max = q->attr.msgsize_max,
+		.maxbytes = q->attr.maxbytes,
+		.flags = q->attr.flags,
+		.max_deliveries = q->attr.max_deliveries,
+	};
+
+	strscpy(info.dead_letter, mpq_dead_letter_name(q),
+		sizeof(info.dead_letter));
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+/* A new file of the same queue, with the same access mode. */
+static int mpq_reopen(struct file *file, u32 __user *uarg)
+{
+	struct mpq_queue *q = mpq_fq(file);
+	u32 how;
+
+	if (get_user(how, uarg))
+		return -EFAULT;
+	if (how & ~MPQ_REOPEN_FLAGS)
+		return -EINVAL;
+	mpq_queue_get_ref(q);
+	return mpq_open_fd(q, file->f_flags & O_ACCMODE, how);
+}
+
+/* Task done: on a redelivery queue, an acknowledgment through this file. */
+static int mpq_task_done(struct mpq_file *f, u64 count)
+{
+	if (mpq_queue_redelivers(f->q))
+		return mpq_queue_ack(f->q, &f->owner, count);
+	return mpq_queue_task_done(f->q, count);
+}
+
 static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
-	struct mpq_queue *q = mpq_fq(file);
+	struct mpq_file *f = file->private_data;
+	struct mpq_queue *q = f->q;
 	void __user *uarg = (void __user *)arg;
 	const ktime_t *dp;
 	struct mpq_join j;
@@ -674,7 +782,19 @@ static long mpq_queue_ioctl(struct file *file, unsigned int cmd,
 			return -EBADF;
 		if (get_user(count, (u64 __user *)uarg))
 			return -EFAULT;
-		return mpq_queue_task_done(q, count);
+		return mpq_task_done(f, count);
+	case MPQ_IOC_NACK:
+		if (!(file->f_mode & FMODE_READ))
+			return -EBADF;
+		if (!mpq_queue_redelivers(q))
+			return -EOPNOTSUPP;
+		if (get_user(count, (u64 __user *)uarg))
+			return -EFAULT;
+		return mpq_queue_nack(q, &f->owner, count);
+	case MPQ_IOC_INFO:
+		return mpq_info(q, uarg);
+	case MPQ_IOC_REOPEN:
+		return mpq_reopen(file, uarg);
 	case MPQ_IOC_JOIN:
 		if (copy_from_user(&j, uarg, sizeof(j)))
 			return -EFAULT;
@@ -731,13 +851,14 @@ static int mpq_queue_uring_cmd(struct io_uring_cmd *ioucmd,
 		ret = -EBADF;
 		if (file->f_mode & FMODE_READ) {
 			mpq_ubuf_iter(&iter, ITER_DEST, addr, len);
-			ret = mpq_receive_one(file, &iter, true, NULL, &needed);
+			ret = mpq_receive_one(file, &iter, true, NULL, &needed,
+					      NULL);
 		}
 	} else if (ioucmd->cmd_op == MPQ_URING_CMD_TASK_DONE) {
 		ret = -EBADF;
 		if (file->f_mode & FMODE_READ)
-			ret = len ? -EINVAL : mpq_queue_task_done(mpq_fq(file),
-								   addr);
+			ret = len ? -EINVAL :
+			      mpq_task_done(file->private_data, addr);
 	} else {
 		ret = -ENOTTY;
 	}
@@ -789,9 +910,17 @@ static int mpq_create_attr(const struct mpq_create *c, struct mpq_attr_k *attr)
 {
 	u64 msgsize_cap = READ_ONCE(msgsize_limit);
 	u64 maxbytes_cap = READ_ONCE(maxbytes_limit);
+	bool redeliver = c->flags & MPQ_CREATE_REDELIVER;
 
-	if (!mpq_reserved_zero(c->__reserved, ARRAY_SIZE(c->__reserved)))
+	if (!mpq_reserved_zero(c->__reserved, ARRAY_SIZE(c->__reserved)) ||
+	    c->__reserved0)
 		return -EINVAL;
+	if (!redeliver && (c->max_deliveries || c->dead_letter))
+		return -EINVAL;
+	if (c->dead_letter && !c->max_deliveries)
+		return -EINVAL;
+	attr->flags = c->flags & MPQ_CREATE_REDELIVER;
+	attr->max_deliveries = c->max_deliveries;
 	/* Defaults shrink to fit the limits; explicit values must fit them. */
 	attr->maxsize = c->maxsize;
 	attr->maxbytes = c->maxbytes ?: min(MPQ_DEFAULT_MAXBYTES, maxbytes_cap);
@@ -803,41 +932,120 @@ static int mpq_create_attr(const struct mpq_create *c, struct mpq_attr_k *attr)
 	return 0;
 }
 
-/* A queue owned by the caller, charged to them (see struct mpq_user). */
-static struct mpq_queue *mpq_queue_new(const struct mpq_attr_k *attr)
+/* @name is NUL-terminated within MPQ_NAME_SIZE; what follows may be junk. */
+static struct mpq_named *mpq_find(const char *name)
 {
-	struct mpq_user *user = mpq_user_get(mpq_user_current());
-	struct mpq_queue *q;
+	char key[MPQ_NAME_SIZE] = {};
 
-	if (!user)
-		return ERR_PTR(-ENOMEM);
+	lockdep_assert_held(&mpq_lock);
+	strscpy(key, name, sizeof(key));
+	return rhashtable_lookup_fast(&mpq_by_name, key, mpq_name_params);
+}
+
+/* May the caller put into @nq, as open(2) of its node for writing would? */
+static bool mpq_may_write(const struct mpq_named *nq)
+{
+	umode_t mode = nq->mode;
+
+	if (uid_eq(current_fsuid(), nq->uid))
+		mode >>= 6;
+	else if (in_group_p(nq->gid))
+		mode >>= 3;
+	return (mode & 0002) || capable(CAP_DAC_OVERRIDE);
+}
+
+/*
+ * The dead-letter queue @c names, with a reference, and its name in @name;
+ * NULL if @c names none. @self is the name of the queue being created.
+ */
+static struct mpq_queue *mpq_dead_letter_get(const struct mpq_create *c,
+					     const char *self, char *name)
+{
+	struct mpq_queue *dlq = NULL;
+	struct mpq_named *nq;
+	long len;
+
+	if (!c->dead_letter)
+		return NULL;
+	len = strncpy_from_user(name, u64_to_user_ptr(c->dead_letter),
+				MPQ_NAME_SIZE);
+	if (len < 0)
+		return ERR_PTR(len);
+	if (len == MPQ_NAME_SIZE || !mpq_name_valid(name) ||
+	    !strcmp(name, self))
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&mpq_lock);
+	nq = mpq_find(name);
+	if (!nq) {
+		dlq = ERR_PTR(-ENOENT);
+	} else if (!mpq_may_write(nq)) {
+		dlq = ERR_PTR(-EACCES);
+	} else {
+		dlq = nq->q;
+		mpq_queue_get_ref(dlq);
+	}
+	mutex_unlock(&mpq_lock);
+	return dlq;
+}
+
+/*
+ * A queue owned by the caller, charged to them (see struct mpq_user), with
+ * the dead-letter queue @c names. @self is its name, "" if anonymous.
+ */
+static struct mpq_queue *mpq_queue_new(const struct mpq_create *c,
+				       const struct mpq_attr_k *attr,
+				       const char *self)
+{
+	struct mpq_queue *q, *dlq;
+	char name[MPQ_NAME_SIZE];
+	struct mpq_user *user;
+	char *dlq_name = NULL;
+
+	dlq = mpq_dead_letter_get(c, self, name);
+	if (IS_ERR(dlq))
+		return dlq;
+	if (dlq) {
+		dlq_name = kstrdup(name, GFP_KERNEL_ACCOUNT);
+		if (!dlq_name) {
+			q = ERR_PTR(-ENOMEM);
+			goto put;
+		}
+	}
+	user = mpq_user_get(mpq_user_current());
+	if (!user) {
+		q = ERR_PTR(-ENOMEM);
+		goto put;
+	}
 	q = mpq_queue_alloc(attr, user, !capable(CAP_SYS_RESOURCE));
 	mpq_user_put(user);
+	if (IS_ERR(q))
+		goto put;
+	q->dlq = dlq;
+	q->dlq_name = dlq_name;
+	return q;
+
+put:
+	kfree(dlq_name);
+	mpq_queue_put_ref(dlq);
 	return q;
 }
 
-static int mpq_create_anon(const struct mpq_create *c)
+/*
+ * A descriptor for a new anonymous file of @q, open for @accmode, with
+ * @how's MPQ_CREATE_CLOEXEC and MPQ_CREATE_NONBLOCK. It takes over the
+ * caller's reference on @q, which is dropped on failure.
+ */
+static int mpq_open_fd(struct mpq_queue *q, int accmode, u32 how)
 {
-	struct mpq_attr_k attr;
-	struct mpq_queue *q;
-	int fd, ret, flags = O_RDWR;
-	struct mpq_file *f;
+	struct mpq_file *f = mpq_file_new(q);
+	int flags = accmode;
 	struct file *file;
+	int fd;
 
-	if (c->flags & ~MPQ_CREATE_FLAGS || c->mode ||
-	    memchr_inv(c->name, 0, sizeof(c->name)))
-		return -EINVAL;
-	ret = mpq_create_attr(c, &attr);
-	if (ret)
-		return ret;
-	if (c->flags & MPQ_CREATE_CLOEXEC)
+	if (how & MPQ_CREATE_CLOEXEC)
 		flags |= O_CLOEXEC;
-	if (c->flags & MPQ_CREATE_NONBLOCK)
+	if (how & MPQ_CREATE_NONBLOCK)
 		flags |= O_NONBLOCK;
-	q = mpq_queue_new(&attr);
-	if (IS_ERR(q))
-		return PTR_ERR(q);
-	f = mpq_file_new(q);
 	if (!f) {
 		mpq_queue_put_ref(q);
 		return -ENOMEM;
@@ -860,14 +1068,22 @@ free:
 	return fd;
 }
 
-/* @name is NUL-terminated within MPQ_NAME_SIZE; what follows may be junk. */
-static struct mpq_named *mpq_find(const char *name)
+static int mpq_create_anon(const struct mpq_create *c)
 {
-	char key[MPQ_NAME_SIZE] = {};
+	struct mpq_attr_k attr;
+	struct mpq_queue *q;
+	int ret;
 
-	lockdep_assert_held(&mpq_lock);
-	strscpy(key, name, sizeof(key));
-	return rhashtable_lookup_fast(&mpq_by_name, key, mpq_name_params);
+	if (c->flags & ~MPQ_CREATE_FLAGS || c->mode ||
+	    memchr_inv(c->name, 0, sizeof(c->name)))
+		return -EINVAL;
+	ret = mpq_create_attr(c, &attr);
+	if (ret)
+		return ret;
+	q = mpq_queue_new(c, &attr, "");
+	if (IS_ERR(q))
+		return PTR_ERR(q);
+	return mpq_open_fd(q, O_RDWR, c->flags);
 }
 
 static int mpq_create_named(const struct mpq_create *c)
@@ -876,7 +1092,8 @@ static int mpq_create_named(const struct mpq_create *c)
 	struct mpq_named *nq;
 	int minor, ret;
 
-	if (c->flags || (c->mode & ~0777) || !mpq_name_valid(c->name))
+	if ((c->flags & ~MPQ_CREATE_REDELIVER) || (c->mode & ~0777) ||
+	    !mpq_name_valid(c->name))
 		return -EINVAL;
 	ret = mpq_create_attr(c, &attr);
 	if (ret)
@@ -885,7 +1102,7 @@ static int mpq_create_named(const struct mpq_create *c)
 	nq = kzalloc(sizeof(*nq), GFP_KERNEL_ACCOUNT);
 	if (!nq)
 		return -ENOMEM;
-	nq->q = mpq_queue_new(&attr);
+	nq->q = mpq_queue_new(c, &attr, c->name);
 	if (IS_ERR(nq->q)) {
 		ret = PTR_ERR(nq->q);
 		kfree(nq);
@@ -972,6 +1189,7 @@ static int mpq_remove(const char *name)
 				       mpq_name_params);
 		list_del(&nq->link);
 		nq->q->user->named--;
+		mpq_queue_unlink(nq->q);
 		/* Under the lock, so the name is free when we return. */
 		device_del(&nq->dev);
 	}

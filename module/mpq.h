@@ -33,7 +33,8 @@ struct mpq_msgseg {
 
 struct mpq_msg {
 	struct list_head link;
-	size_t len;
+	u32 len;			/* at most MPQ_MSGSIZE_HARD_MAX */
+	u32 redeliveries;		/* times it came back to the queue */
 	struct mpq_msgseg *next;
 	struct mpq_user *user;		/* charged for it, with a reference */
 	char data[];
@@ -78,7 +79,28 @@ struct mpq_attr_k {
 	u64 maxsize;		/* 0: no count limit */
 	u64 msgsize_max;
 	u64 maxbytes;
+	u32 flags;		/* MPQ_CREATE_REDELIVER or 0 */
+	u32 max_deliveries;	/* 0: no limit */
 };
+
+/*
+ * On a redelivery queue, the messages one open file took and has not
+ * acknowledged, oldest first. Both fields are under the queue's lock.
+ */
+struct mpq_owner {
+	struct list_head msgs;
+	u64 count;
+};
+
+/**
+ * mpq_owner_init() - an owner with nothing in flight.
+ * @o: the owner.
+ */
+static inline void mpq_owner_init(struct mpq_owner *o)
+{
+	INIT_LIST_HEAD(&o->msgs);
+	o->count = 0;
+}
 
 /*
  * A queue. @lock protects every field below it, except @held and @state:
@@ -92,6 +114,8 @@ struct mpq_attr_k {
  * The fields read on every operation but written rarely come first; the
  * lock and what it protects start a cache line of their own, so that
  * checking @pollq for sleepers does not bounce the line the lock lives in.
+ * @dlq and @dlq_name are set before the queue is published and never
+ * change; @unlinked is set once, with WRITE_ONCE(), by mpq_queue_unlink().
  */
 struct mpq_queue {
 	struct kref ref;
@@ -100,6 +124,9 @@ struct mpq_queue {
 	bool limited;			/* the owner's charges are capped */
 	wait_queue_head_t pollq;
 	struct fasync_struct *fasync;
+	struct mpq_queue *dlq;		/* dead-letter queue, with a reference */
+	char *dlq_name;			/* its name, kmalloc()ed */
+	bool unlinked;			/* named, and removed */
 
 	spinlock_t lock ____cacheline_aligned_in_smp; /* protects all below */
 	struct list_head msgs;		/* FIFO of struct mpq_msg */
@@ -112,6 +139,9 @@ struct mpq_queue {
 	u64 total_puts;
 	u64 total_gets;
 	u64 discarded;
+	u64 in_flight;			/* redelivery: owned, not acknowledged */
+	u64 redelivered;
+	u64 dead_lettered;
 	atomic_t held;			/* taken by readers, not yet delivered */
 	u32 nr_getters;
 	u32 nr_putters;
@@ -150,7 +180,7 @@ void mpq_queue_get_ref(struct mpq_queue *q);
 
 /**
  * mpq_queue_put_ref() - drop a reference; the last frees @q and whatever
- * it still holds.
+ * it still holds, and drops its reference on its dead-letter queue.
  * @q: the queue.
  */
 void mpq_queue_put_ref(struct mpq_queue *q);
@@ -231,9 +261,76 @@ void mpq_queue_requeue(struct mpq_queue *q, struct list_head *msgs);
 void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs);
 
 /**
+ * mpq_queue_redelivers() - was @q created with MPQ_CREATE_REDELIVER?
+ * @q: the queue.
+ *
+ * Return: true if what a get takes must be owned and acknowledged.
+ */
+static inline bool mpq_queue_redelivers(const struct mpq_queue *q)
+{
+	return q->attr.flags & MPQ_CREATE_REDELIVER;
+}
+
+/**
+ * mpq_queue_own() - the reader copied @msgs out of a redelivery queue.
+ * @q: the queue.
+ * @o: the owner they now belong to, the file they were taken through.
+ * @msgs: from mpq_queue_receive(), in order; emptied.
+ *
+ * Instead of mpq_queue_consume(): they stay in flight, owned by @o, until
+ * mpq_queue_ack(), mpq_queue_nack() or mpq_queue_disown().
+ */
+void mpq_queue_own(struct mpq_queue *q, struct mpq_owner *o,
+		   struct list_head *msgs);
+
+/**
+ * mpq_queue_ack() - task done on a redelivery queue.
+ * @q: the queue.
+ * @o: the owner acknowledging.
+ * @count: how many of @o's oldest messages, at least 1.
+ *
+ * Frees them and marks @count tasks finished.
+ *
+ * Return: 0, or -EINVAL and no change if @o owns fewer than @count.
+ */
+int mpq_queue_ack(struct mpq_queue *q, struct mpq_owner *o, u64 count);
+
+/**
+ * mpq_queue_nack() - give messages back for redelivery.
+ * @q: the queue.
+ * @o: the owner giving back.
+ * @count: how many of @o's oldest messages, at least 1.
+ *
+ * They go back to the head of the queue, in order and ahead of what is
+ * queued, their delivery count one higher; those that were delivered
+ * max_deliveries times are dead-lettered instead. May sleep.
+ *
+ * Return: 0, or -EINVAL and no change if @o owns fewer than @count.
+ */
+int mpq_queue_nack(struct mpq_queue *q, struct mpq_owner *o, u64 count);
+
+/**
+ * mpq_queue_disown() - @o's file is released: give back all it owns.
+ * @q: the queue.
+ * @o: the owner, with no other user left.
+ *
+ * As mpq_queue_nack() for every message @o owns. May sleep.
+ */
+void mpq_queue_disown(struct mpq_queue *q, struct mpq_owner *o);
+
+/**
+ * mpq_queue_unlink() - @q, a named queue, was removed: no more dead
+ * letters go to it.
+ * @q: the queue.
+ */
+void mpq_queue_unlink(struct mpq_queue *q);
+
+/**
  * mpq_queue_task_done() - mark @count tasks finished (Python's task_done()).
  * @q: the queue.
  * @count: how many, at least 1.
+ *
+ * Not for redelivery queues, where a task done is mpq_queue_ack().
  *
  * Return: 0, or -EINVAL and no change if @count exceeds the unfinished
  * count.
@@ -255,7 +352,11 @@ int mpq_queue_join(struct mpq_queue *q, const ktime_t *deadline);
  * @immediate: also discard what is queued, which counts as done for join.
  *
  * Blocked senders fail with -EPIPE, blocked receivers look again and find
- * end of stream once nothing is queued or held.
+ * end of stream once nothing is queued or held, nor, after a plain
+ * shutdown of a redelivery queue, in flight: what a consumer dying during
+ * the drain owned is still delivered to the others. Messages in flight
+ * at an immediate shutdown stay with their owners, to be acknowledged,
+ * or discarded (and counted done) if given back.
  */
 void mpq_queue_shutdown(struct mpq_queue *q, bool immediate);
 

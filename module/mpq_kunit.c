@@ -67,7 +67,7 @@ static void expect_invariant(struct kunit *test, struct mpq_queue *q)
 	struct mpq_stat st;
 
 	mpq_queue_stat(q, &st);
-	KUNIT_EXPECT_EQ(test, st.total_puts,
+	KUNIT_EXPECT_EQ(test, st.total_puts + st.redelivered,
 			st.total_gets + st.qsize + st.discarded);
 }
 
@@ -424,6 +424,169 @@ static void mpq_test_eos_waits_for_held(struct kunit *test)
 	mpq_queue_put_ref(q);
 }
 
+/* A redelivery queue of @test_attr, at most @max deliveries, into @dlq. */
+static struct mpq_queue *test_redeliver_queue(struct kunit *test, u32 max,
+					      struct mpq_queue *dlq)
+{
+	struct mpq_attr_k attr = test_attr;
+	struct mpq_user *user = mpq_user_get(GLOBAL_ROOT_UID);
+	struct mpq_queue *q;
+
+	KUNIT_ASSERT_NOT_NULL(test, user);
+	attr.flags = MPQ_CREATE_REDELIVER;
+	attr.max_deliveries = max;
+	q = mpq_queue_alloc(&attr, user, false);
+	mpq_user_put(user);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(q));
+	if (dlq) {
+		mpq_queue_get_ref(dlq);
+		q->dlq = dlq;
+	}
+	return q;
+}
+
+/* Take one message for @o; returns its delivery count, 0 if none came. */
+static u32 expect_take(struct kunit *test, struct mpq_queue *q,
+		       struct mpq_owner *o, const char *s)
+{
+	size_t cap = 64, needed;
+	struct mpq_msg *msg;
+	LIST_HEAD(out);
+	u32 deliveries;
+
+	if (mpq_queue_receive(q, &cap, 1, true, NULL, &out, &needed) != 1) {
+		KUNIT_FAIL(test, "nothing to take, expected %s", s);
+		return 0;
+	}
+	msg = list_first_entry(&out, struct mpq_msg, link);
+	KUNIT_EXPECT_EQ(test, msg->len, strlen(s));
+	KUNIT_EXPECT_EQ(test, memcmp(msg->data, s, msg->len), 0);
+	deliveries = msg->redeliveries + 1;
+	mpq_queue_own(q, o, &out);
+	return deliveries;
+}
+
+/*
+ * What a file took is its own until it acknowledges it, oldest first; its
+ * release puts the rest back at the head in order, ahead of newer ones,
+ * with their delivery counts raised; a nack does the same for one.
+ */
+static void mpq_test_redeliver(struct kunit *test)
+{
+	struct mpq_queue *q = test_redeliver_queue(test, 0, NULL);
+	struct mpq_owner a, b;
+	struct mpq_stat st;
+
+	mpq_owner_init(&a);
+	mpq_owner_init(&b);
+	test_put(test, q, "one", true);
+	test_put(test, q, "two", true);
+	test_put(test, q, "three", true);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &a, "one"), 1U);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &a, "two"), 1U);
+	test_put(test, q, "four", true);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.qsize, 2ULL);
+	KUNIT_EXPECT_EQ(test, mpq_queue_ack(q, &b, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpq_queue_ack(q, &a, 3), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpq_queue_ack(q, &a, 1), 0);	/* "one" */
+	mpq_queue_disown(q, &a);				/* "two" back */
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.redelivered, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 3ULL);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &b, "two"), 2U);
+	KUNIT_EXPECT_EQ(test, mpq_queue_nack(q, &b, 1), 0);
+	KUNIT_EXPECT_EQ(test, mpq_queue_nack(q, &b, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &b, "two"), 3U);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &b, "three"), 1U);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &b, "four"), 1U);
+	KUNIT_EXPECT_EQ(test, mpq_queue_ack(q, &b, 3), 0);
+	KUNIT_EXPECT_EQ(test, mpq_queue_join(q, NULL), 0);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+/*
+ * Past max_deliveries a message goes to the dead-letter queue, counted
+ * done; a full dead-letter queue drops it, counted done all the same.
+ */
+static void mpq_test_dead_letter(struct kunit *test)
+{
+	struct mpq_queue *dlq = test_queue(test);
+	struct mpq_queue *q = test_redeliver_queue(test, 2, dlq);
+	struct mpq_owner o;
+	struct mpq_stat st;
+	int i;
+
+	mpq_owner_init(&o);
+	test_put(test, q, "poison", true);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &o, "poison"), 1U);
+	mpq_queue_disown(q, &o);
+	KUNIT_EXPECT_EQ(test, expect_take(test, q, &o, "poison"), 2U);
+	mpq_queue_disown(q, &o);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.qsize, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.dead_lettered, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.redelivered, 1ULL);
+	expect_get(test, dlq, "poison");
+	expect_invariant(test, q);
+
+	for (i = 0; i < 4; i++)
+		test_put(test, dlq, "x", true);
+	test_put(test, q, "lost", true);
+	expect_take(test, q, &o, "lost");
+	mpq_queue_disown(q, &o);
+	expect_take(test, q, &o, "lost");
+	mpq_queue_disown(q, &o);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.dead_lettered, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 0ULL);
+	mpq_queue_stat(dlq, &st);
+	KUNIT_EXPECT_EQ(test, st.qsize, 4ULL);
+	mpq_queue_put_ref(q);
+	mpq_queue_put_ref(dlq);
+}
+
+/*
+ * After a plain shutdown the stream ends only when nothing is in flight
+ * either; after an immediate one, what comes back is discarded, done.
+ */
+static void mpq_test_redeliver_shutdown(struct kunit *test)
+{
+	struct mpq_queue *q = test_redeliver_queue(test, 0, NULL);
+	struct mpq_owner o;
+	struct mpq_stat st;
+
+	mpq_owner_init(&o);
+	test_put(test, q, "a", true);
+	test_put(test, q, "b", true);
+	expect_take(test, q, &o, "a");
+	mpq_queue_shutdown(q, false);
+	expect_take(test, q, &o, "b");
+	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLIN));
+	mpq_queue_disown(q, &o);
+	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLIN));
+	expect_take(test, q, &o, "a");
+	expect_take(test, q, &o, "b");
+	KUNIT_EXPECT_EQ(test, mpq_queue_ack(q, &o, 1), 0);
+	KUNIT_EXPECT_FALSE(test, polled(q, EPOLLIN));
+	mpq_queue_shutdown(q, true);
+	KUNIT_EXPECT_TRUE(test, polled(q, EPOLLIN));
+	expect_get(test, q, NULL);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 1ULL);
+	mpq_queue_disown(q, &o);
+	mpq_queue_stat(q, &st);
+	KUNIT_EXPECT_EQ(test, st.unfinished, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.discarded, 1ULL);
+	KUNIT_EXPECT_EQ(test, st.in_flight, 0ULL);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
 static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_msg_layout),
 	KUNIT_CASE(mpq_test_user_limit),
@@ -437,6 +600,9 @@ static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_discard_done_tasks),
 	KUNIT_CASE(mpq_test_deadline),
 	KUNIT_CASE(mpq_test_handoff),
+	KUNIT_CASE(mpq_test_redeliver),
+	KUNIT_CASE(mpq_test_dead_letter),
+	KUNIT_CASE(mpq_test_redeliver_shutdown),
 	{}
 };
 

@@ -89,6 +89,7 @@ struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len)
 	if (!msg)
 		goto uncharge;
 	msg->len = len;
+	msg->redeliveries = 0;
 	msg->next = NULL;
 	msg->user = user;
 	refcount_inc(&user->ref);
@@ -204,26 +205,36 @@ struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
 	return q;
 }
 
+/* mpq_queue_put_ref() frees after kref_put() says it was the last. */
+static void mpq_kref_noop(struct kref *ref)
+{
+}
+
 void mpq_queue_get_ref(struct mpq_queue *q)
 {
 	kref_get(&q->ref);
 }
 
-static void mpq_queue_release(struct kref *ref)
+/* Free @q; returns its dead-letter queue, whose reference is the caller's. */
+static struct mpq_queue *mpq_queue_free(struct mpq_queue *q)
 {
-	struct mpq_queue *q = container_of(ref, struct mpq_queue, ref);
+	struct mpq_queue *dlq = q->dlq;
 
 	/* No file refers to the queue any more, so nobody waits on it. */
 	mpq_msg_free_list(&q->msgs);
 	mpq_user_uncharge(q->user, MPQ_QUEUE_COST);
 	atomic_dec(&q->user->queues);
 	mpq_user_put(q->user);
+	kfree(q->dlq_name);
 	kfree(q);
+	return dlq;
 }
 
 void mpq_queue_put_ref(struct mpq_queue *q)
 {
-	kref_put(&q->ref, mpq_queue_release);
+	/* A loop, not a recursion: dead-letter queues may chain. */
+	while (q && kref_put(&q->ref, mpq_kref_noop))
+		q = mpq_queue_free(q);
 }
 
 static bool mpq_fits(const struct mpq_queue *q, size_t len)
@@ -313,7 +324,9 @@ static void mpq_count_out(struct mpq_queue *q, const struct mpq_msg *msg)
 
 /*
  * End of stream: shut down, nothing queued and nothing in a reader's hands,
- * for a message whose copy faults goes back to the head. mpq_queue_consume()
+ * for a message whose copy faults goes back to the head; after a plain
+ * shutdown nothing in flight either, for a redelivery may come. An
+ * immediate shutdown would discard what comes back. mpq_queue_consume()
  * drops @held without the lock, then reads @state; the barrier here pairs
  * with the one implied by its atomic_sub_and_test(): either this sees @held
  * at 0, or it sees our @state and wakes us.
@@ -321,6 +334,8 @@ static void mpq_count_out(struct mpq_queue *q, const struct mpq_msg *msg)
 static bool mpq_ended(struct mpq_queue *q)
 {
 	if (q->qsize || q->state == MPQ_STATE_OPEN)
+		return false;
+	if (q->in_flight && q->state == MPQ_STATE_SHUTDOWN)
 		return false;
 	smp_mb();	/* pairs with atomic_sub_and_test() in consume */
 	return !atomic_read(&q->held);
@@ -681,6 +696,187 @@ void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
 	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
 }
 
+/* Cut @o's @count oldest messages onto @msgs. */
+static void mpq_owner_cut(struct mpq_owner *o, u64 count,
+			  struct list_head *msgs)
+{
+	struct list_head *last = &o->msgs;
+	u64 i;
+
+	if (count == o->count) {
+		list_splice_init(&o->msgs, msgs);
+	} else {
+		for (i = 0; i < count; i++)
+			last = last->next;
+		list_cut_position(msgs, &o->msgs, last);
+	}
+	o->count -= count;
+}
+
+/* Tasks finished: wake the joiners if none is left; true if so. */
+static bool mpq_tasks_done(struct mpq_queue *q, u64 count,
+			   struct mpq_wake *wake)
+{
+	q->unfinished -= count;
+	if (q->unfinished)
+		return false;
+	mpq_complete_all(&q->joiners, 0, wake);
+	return true;
+}
+
+/*
+ * Put @msgs, given back from flight, at the head in their order, those
+ * delivered max_deliveries times onto @dead instead, counted done. After
+ * an immediate shutdown what came back is discarded onto @drop at once.
+ */
+static void mpq_redeliver(struct mpq_queue *q, struct list_head *msgs,
+			  u64 count, struct list_head *dead,
+			  struct list_head *drop, struct mpq_wake *wake)
+	__must_hold(&q->lock)
+{
+	u32 max = q->attr.max_deliveries;
+	struct mpq_msg *msg, *tmp;
+	u64 back = 0;
+
+	q->in_flight -= count;
+	list_for_each_entry_safe(msg, tmp, msgs, link) {
+		if (max && msg->redeliveries + 1 >= max) {
+			list_move_tail(&msg->link, dead);
+			continue;
+		}
+		/* Saturated: the delivery count is one more, in a u32. */
+		if (msg->redeliveries < U32_MAX - 1)
+			msg->redeliveries++;
+		q->qsize++;
+		q->bytes += msg->len;
+		back++;
+	}
+	q->redelivered += back;
+	list_splice_init(msgs, &q->msgs);
+	if (count > back) {
+		q->dead_lettered += count - back;
+		mpq_tasks_done(q, count - back, wake);
+	}
+	if (q->state == MPQ_STATE_IMMEDIATE)
+		mpq_discard_all(q, drop, wake);
+	mpq_feed_getters(q, wake);
+	if (mpq_ended(q))
+		mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, wake);
+}
+
+/*
+ * Queue @dead on the dead-letter queue if it takes them without waiting;
+ * free the rest. They keep their charge on their putter. No lock is held:
+ * two queues' locks are never nested.
+ */
+static void mpq_dead_letter(struct mpq_queue *q, struct list_head *dead)
+{
+	struct mpq_queue *dlq = q->dlq;
+	struct mpq_msg *msg;
+
+	if (list_empty(dead))
+		return;
+	if (dlq && !READ_ONCE(dlq->unlinked)) {
+		list_for_each_entry(msg, dead, link)
+			msg->redeliveries = 0;
+		mpq_queue_send(dlq, dead, true, NULL);
+	}
+	mpq_msg_free_list(dead);
+}
+
+/* Give back @count of @o's oldest messages, all of them if @count is 0. */
+static int mpq_give_back(struct mpq_queue *q, struct mpq_owner *o, u64 count)
+{
+	struct mpq_wake wake = { .n = 0 };
+	LIST_HEAD(msgs);
+	LIST_HEAD(dead);
+	LIST_HEAD(drop);
+
+	spin_lock(&q->lock);
+	if (!count)
+		count = o->count;
+	if (count > o->count) {
+		spin_unlock(&q->lock);
+		return -EINVAL;
+	}
+	mpq_owner_cut(o, count, &msgs);
+	mpq_redeliver(q, &msgs, count, &dead, &drop, &wake);
+	mpq_unlock_wake(q, &wake);
+	mpq_msg_free_list(&drop);
+	mpq_dead_letter(q, &dead);
+	mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM | EPOLLPRI);
+	return 0;
+}
+
+void mpq_queue_own(struct mpq_queue *q, struct mpq_owner *o,
+		   struct list_head *msgs)
+{
+	struct mpq_wake wake = { .n = 0 };
+	struct mpq_msg *msg;
+	bool ended = false;
+	unsigned int n = 0;
+
+	list_for_each_entry(msg, msgs, link)
+		n++;
+	spin_lock(&q->lock);
+	list_splice_tail_init(msgs, &o->msgs);
+	o->count += n;
+	q->in_flight += n;
+	atomic_sub(n, &q->held);
+	/* After an immediate shutdown, in flight does not hold the stream. */
+	if (q->state == MPQ_STATE_IMMEDIATE && mpq_ended(q)) {
+		mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
+		ended = true;
+	}
+	mpq_unlock_wake(q, &wake);
+	if (ended)
+		mpq_notify(q, &wake, EPOLLIN | EPOLLRDNORM);
+}
+
+int mpq_queue_ack(struct mpq_queue *q, struct mpq_owner *o, u64 count)
+{
+	struct mpq_wake wake = { .n = 0 };
+	__poll_t events = 0;
+	LIST_HEAD(done);
+
+	spin_lock(&q->lock);
+	if (!count || count > o->count) {
+		spin_unlock(&q->lock);
+		return -EINVAL;
+	}
+	mpq_owner_cut(o, count, &done);
+	q->in_flight -= count;
+	if (mpq_tasks_done(q, count, &wake))
+		events |= EPOLLPRI;
+	/* The last in flight after a shutdown: the stream ends now. */
+	if (!q->in_flight && mpq_ended(q)) {
+		mpq_complete_all(&q->getters, MPQ_WAKE_RETRY, &wake);
+		events |= EPOLLIN | EPOLLRDNORM;
+	}
+	mpq_unlock_wake(q, &wake);
+	mpq_msg_free_list(&done);
+	if (events)
+		mpq_notify(q, &wake, events);
+	return 0;
+}
+
+int mpq_queue_nack(struct mpq_queue *q, struct mpq_owner *o, u64 count)
+{
+	return count ? mpq_give_back(q, o, count) : -EINVAL;
+}
+
+void mpq_queue_disown(struct mpq_queue *q, struct mpq_owner *o)
+{
+	/* The file is being released: nobody else reaches @o. */
+	if (o->count)
+		mpq_give_back(q, o, 0);
+}
+
+void mpq_queue_unlink(struct mpq_queue *q)
+{
+	WRITE_ONCE(q->unlinked, true);
+}
+
 int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 {
 	struct mpq_wake wake = { .n = 0 };
@@ -756,6 +952,9 @@ void mpq_queue_stat(struct mpq_queue *q, struct mpq_stat *st)
 	st->total_puts = q->total_puts;
 	st->total_gets = q->total_gets;
 	st->discarded = q->discarded;
+	st->in_flight = q->in_flight;
+	st->redelivered = q->redelivered;
+	st->dead_lettered = q->dead_lettered;
 	st->state = q->state;
 	st->getters = q->nr_getters;
 	st->putters = q->nr_putters;

@@ -37,12 +37,27 @@ extern "C" {
 /* A queue handle; one handle may be used by many threads at once. */
 typedef struct mpq mpq_t;
 
-/* Attributes of a named queue created by mpq_open() or mpq_create(). */
+/*
+ * Attributes of a queue created by mpq_open(), mpq_create() or
+ * mpq_joinable_new_attr(). The fields from flags on are new in 1.2:
+ * binaries built against 1.0 and 1.1 keep their own, shorter, struct
+ * (symbol versions mpq_open@LIBMPQDEV_1.0, mpq_create@LIBMPQDEV_1.0).
+ */
 struct mpq_attr {
 	long maxsize;		/* most messages held; <= 0: no limit */
 	size_t msgsize_max;	/* largest message; 0: 1 MiB */
 	size_t maxbytes;	/* most payload bytes held; 0: 64 MiB */
+	unsigned int flags;	/* MPQ_ATTR_REDELIVER */
+	unsigned int max_deliveries;	/* redelivery cap; 0: none */
+	const char *dead_letter;	/* named queue for dead letters, or NULL */
 };
+
+/*
+ * struct mpq_attr.flags: a message a get takes is this handle's until a
+ * task done acknowledges it (oldest first); if the process dies first, or
+ * gives it back with mpq_nack(), it is delivered again. See libmpqdev(3).
+ */
+#define MPQ_ATTR_REDELIVER	(1U << 0)
 
 /* One message of mpq_put_many() / mpq_get_many(). */
 struct mpq_msg {
@@ -56,6 +71,12 @@ mpq_t *mpq_queue_new(long maxsize);
 
 /* JoinableQueue([maxsize]): as mpq_queue_new(), with task_done()/join(). */
 mpq_t *mpq_joinable_new(long maxsize);
+
+/*
+ * A new anonymous JoinableQueue with the attributes attr (NULL: defaults),
+ * e.g. JoinableQueue(redeliver=True) with MPQ_ATTR_REDELIVER.
+ */
+mpq_t *mpq_joinable_new_attr(const struct mpq_attr *attr);
 
 /*
  * Open the named queue /dev/mpq/NAME like mq_open(3): oflag is O_RDONLY,
@@ -99,6 +120,14 @@ int mpq_put_nowait(mpq_t *q, const void *item, size_t len);
  */
 ssize_t mpq_get(mpq_t *q, void *buf, size_t cap, bool block, double timeout);
 
+/*
+ * mpq_get() that also stores the message's delivery count in *deliveries
+ * (if not NULL): 1 the first time it is taken, one more each time it came
+ * back on a redelivery queue; always 1 on other queues.
+ */
+ssize_t mpq_get_counted(mpq_t *q, void *buf, size_t cap, bool block,
+			double timeout, unsigned int *deliveries);
+
 /* get_nowait(): mpq_get(q, buf, cap, false, -1). */
 ssize_t mpq_get_nowait(mpq_t *q, void *buf, size_t cap);
 
@@ -124,6 +153,11 @@ ssize_t mpq_put_many(mpq_t *q, const struct mpq_msg *msgs, size_t count,
  */
 ssize_t mpq_get_many(mpq_t *q, struct mpq_msg *msgs, size_t count,
 		     bool block, double timeout);
+
+/* mpq_get_many() that stores each message's delivery count too. */
+ssize_t mpq_get_many_counted(mpq_t *q, struct mpq_msg *msgs, size_t count,
+			     bool block, double timeout,
+			     unsigned int *deliveries);
 
 /* qsize(): messages queued now (exact). */
 long mpq_qsize(mpq_t *q);
@@ -151,6 +185,19 @@ int mpq_task_done(mpq_t *q);
 
 /* task_done() count times at once, all or nothing. */
 int mpq_task_done_many(mpq_t *q, uint64_t count);
+
+/*
+ * Give back the oldest message this handle got and has not acknowledged,
+ * on a redelivery queue, for delivery again (to any consumer): -EINVAL if
+ * it holds none, -EOPNOTSUPP on another queue.
+ */
+int mpq_nack(mpq_t *q);
+
+/* mpq_nack() count times at once, all or nothing. */
+int mpq_nack_many(mpq_t *q, uint64_t count);
+
+/* How the queue was created (struct mpq_info): limits, redelivery. */
+int mpq_info(mpq_t *q, struct mpq_info *info);
 
 /* join(): wait until every item put has been marked done. */
 int mpq_join(mpq_t *q);

@@ -30,14 +30,14 @@ is "$(echo "$out" | awk '$1 == "bytes:" { print $2 }')" 8 "stat: bytes"
 is "$(echo "$out" | awk '$1 == "unfinished:" { print $2 }')" 3 "stat: unfinished"
 is "$(echo "$out" | awk '$1 == "total_puts:" { print $2 }')" 3 "stat: total_puts"
 is "$(echo "$out" | awk '$1 == "total_gets:" { print $2 }')" 1 "stat: total_gets"
-is "$(echo "$out" | wc -l)" 14 "stat: 14 lines"
+is "$(echo "$out" | wc -l)" 18 "stat: 18 lines"
 
 run "$MPQCTL" stat "$a" --json
 is "$rc" 0 "stat --json exits 0"
 is "$(echo "$out" | json_get "d['name'], d['state'], d['qsize'], d['bytes'], d['unfinished']")" \
 	"('$a', 'open', 2, 8, 3)" "stat --json: values"
 is "$(echo "$out" | json_get "sorted(d)")" \
-	"['bytes', 'discarded', 'getters', 'joiners', 'maxbytes', 'maxsize', 'msgsize_max', 'name', 'putters', 'qsize', 'state', 'total_gets', 'total_puts', 'unfinished']" \
+	"['bytes', 'dead_letter', 'dead_lettered', 'discarded', 'getters', 'in_flight', 'joiners', 'max_deliveries', 'maxbytes', 'maxsize', 'msgsize_max', 'name', 'putters', 'qsize', 'redeliver', 'redelivered', 'state', 'total_gets', 'total_puts', 'unfinished']" \
 	"stat --json: keys"
 
 # The kernel's counters agree with sysfs.

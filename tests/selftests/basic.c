@@ -405,8 +405,7 @@ TEST_F(anon, stat_counters)
 	EXPECT_EQ(0U, st.putters);
 	EXPECT_EQ(0U, st.joiners);
 	EXPECT_EQ(0ULL, st.discarded);
-	EXPECT_EQ(0ULL, st.__reserved[0] | st.__reserved[1] |
-		  st.__reserved[2]);
+	EXPECT_EQ(0ULL, st.in_flight | st.redelivered | st.dead_lettered);
 }
 
 TEST_F(anon, shared_by_fork)

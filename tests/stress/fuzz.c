@@ -419,12 +419,13 @@ static void check_stat(const struct mpq_stat *st, const char *what)
 {
 	tst.stat_checked++;
 	if (st->msgsize_max > st->maxbytes ||
-	    st->total_gets + st->qsize + st->discarded != st->total_puts ||
+	    st->total_gets + st->qsize + st->discarded !=
+	    st->total_puts + st->redelivered ||
+	    st->in_flight > st->unfinished ||
 	    st->unfinished > st->total_puts || st->state > MPQ_STATE_IMMEDIATE ||
 	    (st->qsize == 0) != (st->bytes == 0) ||
 	    st->bytes > st->qsize * st->msgsize_max ||
-	    (st->state == MPQ_STATE_IMMEDIATE && st->qsize) ||
-	    st->__reserved[0] || st->__reserved[1] || st->__reserved[2])
+	    (st->state == MPQ_STATE_IMMEDIATE && st->qsize))
 		fail("%s: inconsistent stat: qsize %llu bytes %llu unfinished %llu maxsize %llu msgsize_max %llu maxbytes %llu puts %llu gets %llu discarded %llu state %u",
 		     what, (unsigned long long)st->qsize,
 		     (unsigned long long)st->bytes,
@@ -480,8 +481,14 @@ static void fill_create(struct mpq_create *c, bool named)
 		rand_name(c->name, true);
 	else if (chance(5))
 		rand_name(c->name, false);
-	for (int i = 0; i < 4; i++)
+	/* Redelivery: limits, and dead letters to the pool's names. */
+	c->max_deliveries = chance(70) ? (uint32_t)rnd_below(4) : (uint32_t)rnd();
+	if (chance(30))
+		c->dead_letter = chance(80) ? PTR(names[rnd_below(NNAMES)]) :
+			rnd();
+	for (int i = 0; i < 2; i++)
 		c->__reserved[i] = rand_reserved();
+	c->__reserved0 = (uint32_t)rand_reserved();
 }
 
 static void op_ctl_ioctl(void)
@@ -551,7 +558,7 @@ static void fill_xfer(struct mpq_xfer *x, bool get)
 	x->buf = rand_uptr(len, get);
 	x->flags = chance(60) ? MPQ_XFER_NONBLOCK : rand_flags(MPQ_XFER_FLAGS);
 	x->deadline = rand_deadline();
-	x->__reserved = (uint32_t)rand_reserved();
+	x->deliveries = (uint32_t)rand_reserved();
 }
 
 static void fill_batch(struct mpq_batch *b, bool get)
@@ -581,8 +588,9 @@ static void fill_batch(struct mpq_batch *b, bool get)
 	b->count = count;
 	b->flags = chance(60) ? MPQ_XFER_NONBLOCK : rand_flags(MPQ_XFER_FLAGS);
 	b->deadline = rand_deadline();
-	b->__reserved[0] = rand_reserved();
-	b->__reserved[1] = rand_reserved();
+	b->deliveries = chance(50) ? 0 :
+		PTR(rand_ptr(MPQ_BATCH_MAX * sizeof(__u32), true));
+	b->__reserved = rand_reserved();
 }
 
 static void op_q_ioctl(void)
@@ -591,7 +599,8 @@ static void op_q_ioctl(void)
 		MPQ_IOC_PUT, MPQ_IOC_PUT, MPQ_IOC_PUT, MPQ_IOC_GET, MPQ_IOC_GET,
 		MPQ_IOC_GET, MPQ_IOC_TASK_DONE, MPQ_IOC_JOIN, MPQ_IOC_STAT,
 		MPQ_IOC_STAT, MPQ_IOC_PUT_MANY, MPQ_IOC_GET_MANY, FIONREAD,
-		MPQ_IOC_SHUTDOWN, MPQ_IOC_CREATE, MPQ_IOC_LIST,
+		MPQ_IOC_SHUTDOWN, MPQ_IOC_CREATE, MPQ_IOC_LIST, MPQ_IOC_NACK,
+		MPQ_IOC_INFO, MPQ_IOC_REOPEN,
 	};
 	unsigned long cmd = cmds[rnd_below(sizeof(cmds) / sizeof(cmds[0]))];
 	int fd = pool_pick();
@@ -620,7 +629,8 @@ static void op_q_ioctl(void)
 		block = true;
 		break;
 	}
-	case MPQ_IOC_TASK_DONE: {
+	case MPQ_IOC_TASK_DONE:
+	case MPQ_IOC_NACK: {
 		__u64 *n = rand_ptr(sizeof(*n), false);
 
 		if (in_buf(n, sizeof(*n)))
@@ -660,8 +670,16 @@ static void op_q_ioctl(void)
 		arg = c;
 		break;
 	}
-	default:
-		arg = rand_ptr(sizeof(struct mpq_stat), true);
+	case MPQ_IOC_REOPEN: {
+		__u32 *f = rand_ptr(sizeof(*f), false);
+
+		if (in_buf(f, sizeof(*f)))
+			*f = rand_flags(MPQ_REOPEN_FLAGS);
+		arg = f;
+		break;
+	}
+	default:	/* STAT, INFO, FIONREAD, LIST: outputs */
+		arg = rand_ptr(sizeof(struct mpq_info), true);
 		break;
 	}
 
@@ -693,6 +711,7 @@ static void op_q_ioctl(void)
 			     cmd == MPQ_IOC_PUT_MANY ? "PUT_MANY" : "GET_MANY", ret);
 		break;
 	case MPQ_IOC_CREATE:
+	case MPQ_IOC_REOPEN:
 		/* The pool also holds control descriptors. */
 		pool_put((int)ret, K_ANON);
 		break;
@@ -708,7 +727,8 @@ static void op_rand_ioctl(void)
 		MPQ_IOC_CREATE, MPQ_IOC_CREATE_NAMED, MPQ_IOC_REMOVE,
 		MPQ_IOC_LIST, MPQ_IOC_PUT, MPQ_IOC_GET, MPQ_IOC_TASK_DONE,
 		MPQ_IOC_JOIN, MPQ_IOC_SHUTDOWN, MPQ_IOC_STAT, MPQ_IOC_PUT_MANY,
-		MPQ_IOC_GET_MANY, MPQ_IOC_USAGE,
+		MPQ_IOC_GET_MANY, MPQ_IOC_USAGE, MPQ_IOC_INFO, MPQ_IOC_NACK,
+		MPQ_IOC_REOPEN,
 	};
 	unsigned int r = rnd_below(100);
 	unsigned long cmd, arg;
@@ -734,7 +754,8 @@ static void op_rand_ioctl(void)
 	ret = account(OP_RAND_IOCTL, sysret(ioctl(pool_pick(), cmd, arg)));
 	alarm_disarm();
 	/* A CREATE look-alike may have made a queue: keep it. */
-	if (ret > 2 && _IOC_TYPE(cmd) == MPQ_IOC_MAGIC && _IOC_NR(cmd) == 0x01)
+	if (ret > 2 && _IOC_TYPE(cmd) == MPQ_IOC_MAGIC &&
+	    (_IOC_NR(cmd) == 0x01 || _IOC_NR(cmd) == 0x1a))
 		pool_put((int)ret, K_ANON);
 }
 
@@ -824,8 +845,9 @@ static void op_open(void)
 
 		fill_create(&c, false);
 		memset(c.name, 0, sizeof(c.name));
-		c.__reserved[0] = c.__reserved[1] = c.__reserved[2] =
-			c.__reserved[3] = 0;
+		c.__reserved[0] = c.__reserved[1] = c.__reserved0 = 0;
+		if (!(c.flags & MPQ_CREATE_REDELIVER))
+			c.max_deliveries = c.dead_letter = 0;
 		if (chance(80)) {
 			c.flags &= MPQ_CREATE_FLAGS;
 			if (c.msgsize_max > c.maxbytes && c.maxbytes)

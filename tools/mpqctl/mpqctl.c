@@ -10,12 +10,14 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <mpqdev.h>
 
@@ -289,6 +291,9 @@ static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 		{ "msgsize", required_argument, NULL, 'm' },
 		{ "maxbytes", required_argument, NULL, 'b' },
 		{ "mode", required_argument, NULL, 'M' },
+		{ "redeliver", no_argument, NULL, 'r' },
+		{ "max-deliveries", required_argument, NULL, 'D' },
+		{ "dead-letter", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -323,6 +328,19 @@ static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 				return usage_error(cmd, "invalid --mode: %s",
 						   optarg);
 			break;
+		case 'r':
+			attr.flags |= MPQ_ATTR_REDELIVER;
+			break;
+		case 'D':
+			if (!parse_u64(optarg, &v) || v > UINT32_MAX)
+				return usage_error(cmd,
+						   "invalid --max-deliveries: %s",
+						   optarg);
+			attr.max_deliveries = (unsigned int)v;
+			break;
+		case 'L':
+			attr.dead_letter = optarg[0] == '/' ? optarg + 1 : optarg;
+			break;
 		case 'h':
 			return help(cmd);
 		default:
@@ -332,7 +350,17 @@ static int cmd_create(const struct cmd *cmd, int argc, char **argv)
 	ret = one_name(cmd, argc, argv, &name);
 	if (ret)
 		return ret;
+	if (!(attr.flags & MPQ_ATTR_REDELIVER) &&
+	    (attr.max_deliveries || attr.dead_letter))
+		return usage_error(cmd, "--max-deliveries and --dead-letter need --redeliver");
+	if (attr.dead_letter && !attr.max_deliveries)
+		return usage_error(cmd, "--dead-letter needs --max-deliveries");
 	ret = mpq_create(name, mode, &attr);
+	if (ret == -ENOENT && attr.dead_letter) {
+		fprintf(stderr, "mpqctl %s: %s: no such queue (--dead-letter)\n",
+			cmd->name, attr.dead_letter);
+		return MPQCTL_EXIT_ERROR;
+	}
 	if (ret == -EINVAL) {
 		fprintf(stderr, "mpqctl %s: %s: invalid name or attributes\n"
 			"  NAME: 1 to 64 of [A-Za-z0-9._-], not starting with '.', not 'control'\n"
@@ -459,8 +487,9 @@ static const char *state_name(__u32 state)
 }
 
 static void print_stat(const char *name, const struct mpq_stat *st,
-		       bool json)
+		       const struct mpq_info *info, bool json)
 {
+	bool redeliver = info->flags & MPQ_CREATE_REDELIVER;
 	const struct {
 		const char *key;
 		unsigned long long val;
@@ -477,26 +506,40 @@ static void print_stat(const char *name, const struct mpq_stat *st,
 		{ "total_puts", st->total_puts },
 		{ "total_gets", st->total_gets },
 		{ "discarded", st->discarded },
+		{ "in_flight", st->in_flight },
+		{ "redelivered", st->redelivered },
+		{ "dead_lettered", st->dead_lettered },
 	};
 	size_t i;
 
+	/* Queue names are [A-Za-z0-9._-]: nothing to escape in JSON. */
 	if (json) {
 		printf("{\"name\": \"%s\", \"state\": \"%s\"", name,
 		       state_name(st->state));
 		for (i = 0; i < ARRAY_SIZE(fields); i++)
 			printf(", \"%s\": %llu", fields[i].key, fields[i].val);
-		fputs("}\n", stdout);
+		printf(", \"redeliver\": %s, \"max_deliveries\": %u, \"dead_letter\": \"%s\"}\n",
+		       redeliver ? "true" : "false", info->max_deliveries,
+		       info->dead_letter);
 		return;
 	}
-	printf("%-13s%s\n%-13s%s\n", "name:", name, "state:",
+	/* "KEY:" padded to a column past the longest, max_deliveries. */
+	printf("%-16s%s\n%-16s%s\n", "name:", name, "state:",
 	       state_name(st->state));
 	for (i = 0; i < ARRAY_SIZE(fields); i++)
 		printf("%s:%*s%llu\n", fields[i].key,
-		       (int)(12 - strlen(fields[i].key)), "", fields[i].val);
+		       (int)(15 - strlen(fields[i].key)), "", fields[i].val);
+	printf("%-16s%s\n", "redeliver:", redeliver ? "yes" : "no");
+	if (!redeliver)
+		return;
+	printf("%-16s%u\n", "max_deliveries:", info->max_deliveries);
+	if (info->dead_letter[0])
+		printf("%-16s%s\n", "dead_letter:", info->dead_letter);
 }
 
 static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 {
+	struct mpq_info info;
 	struct mpq_stat st;
 	const char *name;
 	bool json = false;
@@ -513,11 +556,13 @@ static int cmd_stat(const struct cmd *cmd, int argc, char **argv)
 	if (!q)
 		return status;
 	ret = mpq_stat(q, &st);
+	if (!ret)
+		ret = mpq_info(q, &info);
 	if (ret)
 		return close_queue(cmd, name, q, fail(cmd, name, -ret));
 
 	/* mpq_open() accepts "/NAME"; print the name as the kernel has it. */
-	print_stat(name[0] == '/' ? name + 1 : name, &st, json);
+	print_stat(name[0] == '/' ? name + 1 : name, &st, &info, json);
 	if (fflush(stdout))
 		status = fail(cmd, NULL, errno);
 	return close_queue(cmd, name, q, status);
@@ -697,6 +742,8 @@ static int cmd_put(const struct cmd *cmd, int argc, char **argv)
 	return close_queue(cmd, name, q, status);
 }
 
+static bool redelivers(mpq_t *q);
+
 static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -710,6 +757,7 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 	uint64_t count = 1, got;
 	const char *name;
 	int c, status = MPQCTL_EXIT_DONE;
+	bool redeliver;
 	void *item;
 	ssize_t len;
 	mpq_t *q;
@@ -739,6 +787,7 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 	q = open_queue(cmd, name, O_RDONLY, false, &status);
 	if (!q)
 		return status;
+	redeliver = redelivers(q);
 
 	/* COUNT 0: until the stream ends, which is then success. */
 	for (got = 0; count == 0 || got < count; got++) {
@@ -758,6 +807,127 @@ static int cmd_get(const struct cmd *cmd, int argc, char **argv)
 			fprintf(stderr, "mpqctl %s: writing stdout: %s\n",
 				cmd->name, strerror(errno));
 			status = MPQCTL_EXIT_ERROR;
+			break;
+		}
+		/* Printed: on a redelivery queue, done with it. */
+		if (redeliver && (len = mpq_task_done(q)) < 0) {
+			status = fail(cmd, name, (int)-len);
+			break;
+		}
+	}
+	return close_queue(cmd, name, q, status);
+}
+
+/* Whether @q was created with redelivery; false if it cannot tell. */
+static bool redelivers(mpq_t *q)
+{
+	struct mpq_info info;
+
+	return mpq_info(q, &info) == 0 && (info.flags & MPQ_CREATE_REDELIVER);
+}
+
+/*
+ * Run argv with @len bytes of @item on its standard input; its exit
+ * status, 128 + a signal's number, or -1 if it could not be run.
+ */
+static int run_with_input(char **argv, const void *item, size_t len)
+{
+	const char *p = item;
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		if (dup2(fds[0], STDIN_FILENO) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		fprintf(stderr, "mpqctl work: %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(fds[0]);
+	/* A CMD that does not read it all makes EPIPE here, not an error. */
+	while (len) {
+		n = write(fds[1], p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	close(fds[1]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The shell's worker loop on a redelivery queue: CMD once per message,
+ * acknowledged if CMD exits 0 and given back otherwise; ends at end of
+ * stream. If mpqctl itself is killed, the message in hand comes back.
+ */
+static int cmd_work(const struct cmd *cmd, int argc, char **argv)
+{
+	int c, ret, status = MPQCTL_EXIT_DONE;
+	const char *name;
+	void *item;
+	ssize_t len;
+	mpq_t *q;
+
+	/* "+": options end at the first non-option, CMD's are its own. */
+	while ((c = getopt_long(argc, argv, "+:h", help_only, NULL)) != -1) {
+		if (c == 'h')
+			return help(cmd);
+		return bad_option(cmd, c, argv);
+	}
+	if (optind >= argc)
+		return usage_error(cmd, "missing queue NAME");
+	name = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return usage_error(cmd, "missing CMD");
+	q = open_queue(cmd, name, O_RDONLY, false, &status);
+	if (!q)
+		return status;
+	if (!redelivers(q)) {
+		fprintf(stderr, "mpqctl %s: %s: not a redelivery queue (mpqctl create --redeliver)\n",
+			cmd->name, name);
+		return close_queue(cmd, name, q, MPQCTL_EXIT_ERROR);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		len = mpq_get_alloc(q, &item, true, -1);
+		if (len == -EPIPE)
+			break;
+		if (len < 0) {
+			status = fail(cmd, name, (int)-len);
+			break;
+		}
+		ret = run_with_input(argv + optind, item, (size_t)len);
+		free(item);
+		if (ret < 0) {
+			fprintf(stderr, "mpqctl %s: cannot run %s: %s\n",
+				cmd->name, argv[optind], strerror(errno));
+			mpq_nack(q);
+			status = MPQCTL_EXIT_ERROR;
+			break;
+		}
+		ret = ret ? mpq_nack(q) : mpq_task_done(q);
+		if (ret) {
+			status = fail(cmd, name, -ret);
 			break;
 		}
 	}
@@ -870,12 +1040,16 @@ static int cmd_shutdown(const struct cmd *cmd, int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
-	  "NAME [--maxsize N] [--msgsize BYTES] [--maxbytes BYTES] [--mode OCTAL]",
+	  "NAME [--maxsize N] [--msgsize BYTES] [--maxbytes BYTES] [--mode OCTAL] [--redeliver] [--max-deliveries N] [--dead-letter NAME]",
 	  "Create the named queue /dev/mpq/NAME, owned by you.\n"
 	  "  --maxsize N        hold at most N messages (default 0: no limit)\n"
 	  "  --msgsize BYTES    largest message (default 1M)\n"
 	  "  --maxbytes BYTES   most payload bytes held (default 64M)\n"
 	  "  --mode OCTAL       permissions of /dev/mpq/NAME (default 0600)\n"
+	  "  --redeliver        a message got comes back unless marked done\n"
+	  "                     by its consumer before that consumer ends\n"
+	  "  --max-deliveries N deliver a message at most N times (0: no limit)\n"
+	  "  --dead-letter NAME then put it on the named queue NAME (else drop)\n"
 	  "BYTES take a K, M or G suffix (powers of 1024).\n" },
 	{ "remove", cmd_remove, "NAME",
 	  "Remove the named queue; descriptors already open keep working.\n" },
@@ -901,7 +1075,13 @@ static const struct cmd cmds[] = {
 	  "  -n, --count COUNT  get COUNT messages (default 1); 0: until the\n"
 	  "                     queue is shut down and drained\n"
 	  "  --nowait           fail with status 3 if the queue is empty\n"
-	  "  --timeout SECONDS  wait at most SECONDS, per message\n" },
+	  "  --timeout SECONDS  wait at most SECONDS, per message\n"
+	  "On a redelivery queue each message printed is marked done.\n" },
+	{ "work", cmd_work, "NAME [--] CMD [ARGS...]",
+	  "On a redelivery queue: run CMD once per message, with the message\n"
+	  "on its standard input; mark it done if CMD exits 0, give it back\n"
+	  "for redelivery otherwise. Ends when the queue is shut down and\n"
+	  "drained.\n" },
 	{ "task-done", cmd_task_done, "NAME [COUNT]",
 	  "Mark COUNT (default 1) gotten messages as processed.\n" },
 	{ "join", cmd_join, "NAME [--timeout SECONDS]",

@@ -44,7 +44,9 @@ _DEV_DIR = "/dev/mpq"
 
 
 def _rebuild_fd(cls, dupfd, name, access):
-    q = cls(_fd=dupfd.detach())
+    # The parent's open file: on a redelivery queue the first use here
+    # takes one of our own, so that what we take comes back if we die.
+    q = cls(_fd=dupfd.detach(), _inherited=True)
     q._name = name
     q._access = access
     return q
@@ -111,9 +113,9 @@ class Queue(_mpqdev._Queue):
     _name = None
     _access = _os.O_RDWR
 
-    def __init__(self, maxsize=0, *, ctx=None, _fd=-1):
+    def __init__(self, maxsize=0, *, ctx=None, _fd=-1, _inherited=False):
         # ctx: accepted as multiprocessing.queues.Queue takes it; unused.
-        super().__init__(maxsize, _fd=_fd)
+        super().__init__(maxsize, _fd=_fd, _inherited=_inherited)
 
     def __repr__(self):
         what = f"name={self._name!r}" if self._name else "anonymous"
@@ -192,12 +194,29 @@ class Queue(_mpqdev._Queue):
 
 
 class JoinableQueue(Queue, _mpqdev._JoinableQueue):
-    """JoinableQueue(maxsize=0): multiprocessing.JoinableQueue in the kernel.
+    """JoinableQueue(maxsize=0, *, redeliver=False, max_deliveries=0,
+    dead_letter=None): multiprocessing.JoinableQueue in the kernel.
 
     The count of unfinished tasks is kept by the kernel: every put() adds
     one, task_done() removes one, join() waits for none to be left, in
     every process at once.
+
+    redeliver=True: an item a process got is that process's until its
+    task_done(); if the process dies first (even by SIGKILL), or gives it
+    back with nack(), the item goes back to the head of the queue for the
+    others, so join() never hangs on a dead worker. get_counted() tells
+    how many times an item was delivered. max_deliveries (0: no limit)
+    caps redelivery: past it an item goes to the named queue dead_letter,
+    or is dropped, and counts as done.
     """
+
+    def __init__(self, maxsize=0, *, ctx=None, redeliver=False,
+                 max_deliveries=0, dead_letter=None, _fd=-1,
+                 _inherited=False):
+        _mpqdev._Queue.__init__(self, maxsize, _fd=_fd, _inherited=_inherited,
+                                redeliver=redeliver,
+                                max_deliveries=max_deliveries,
+                                dead_letter=dead_letter)
 
     async def async_join(self):
         """await q.async_join(): join() for asyncio, waiting on EPOLLPRI.
@@ -222,12 +241,12 @@ class SimpleQueue(Queue):
     An unbounded Queue; get() and put() block as they do there.
     """
 
-    def __init__(self, *, ctx=None, _fd=-1):
-        super().__init__(0, _fd=_fd)
+    def __init__(self, *, ctx=None, _fd=-1, _inherited=False):
+        super().__init__(0, _fd=_fd, _inherited=_inherited)
 
 
 def open(name, *, create=False, exclusive=False, maxsize=0, mode=0o600,
-         joinable=False):
+         joinable=False, redeliver=False, max_deliveries=0, dead_letter=None):
     """Open the named queue /dev/mpq/NAME and return a Queue for it.
 
     create: create it if missing (with maxsize, the file mode and the
@@ -235,17 +254,26 @@ def open(name, *, create=False, exclusive=False, maxsize=0, mode=0o600,
     FileExistsError if it exists. A missing queue raises
     FileNotFoundError, a denied one PermissionError, as for files. It is
     opened for reading and writing if the mode allows, else for the one it
-    allows. joinable=True returns a JoinableQueue.
+    allows. joinable=True returns a JoinableQueue. redeliver=True (with
+    create; max_deliveries and dead_letter as for JoinableQueue) creates
+    it with redelivery, and returns a JoinableQueue.
 
     Named queues outlive their processes; mpqdev.unlink(name) removes one
     (handles already open keep working). Messages are shared with C
     programs, mpqctl and the shell; use put_bytes()/get_bytes() for those.
     """
     name = _mpqdev._check_name(name)
-    cls = JoinableQueue if joinable else Queue
+    if (max_deliveries or dead_letter is not None) and not redeliver:
+        raise ValueError("max_deliveries and dead_letter need redeliver=True")
+    if redeliver and not create:
+        raise ValueError("redeliver=True needs create=True")
+    cls = JoinableQueue if joinable or redeliver else Queue
     created = False
     if create:
-        created = _mpqdev._create_named(name, mode, maxsize)
+        if dead_letter is not None:
+            dead_letter = _mpqdev._check_name(dead_letter)
+        created = _mpqdev._create_named(name, mode, maxsize, redeliver,
+                                        max_deliveries, dead_letter)
         if not created and exclusive:
             raise FileExistsError(17, "queue exists", name)
     path = _os.path.join(_DEV_DIR, name)

@@ -70,6 +70,8 @@ typedef struct {
 	int closed;
 	uint64_t msgsize_max;
 	size_t size_hint;	/* size of the last big message received */
+	int redeliver;		/* created MPQ_CREATE_REDELIVER */
+	long owner;		/* redelivery: pid whose own file fd is, or 0 */
 } QueueObject;
 
 /* Module globals: one interpreter, one module (single-phase init). */
@@ -572,6 +574,18 @@ static void *control_error(int err, PyObject *name)
 	return NULL;
 }
 
+/* A creation naming a missing dead-letter queue: FileNotFoundError for it. */
+static void *dead_letter_error(int err, const char *dead_letter)
+{
+	PyObject *name = PyUnicode_FromString(dead_letter);
+
+	if (name) {
+		control_error(err, name);
+		Py_DECREF(name);
+	}
+	return NULL;
+}
+
 static void queue_set_closed_fd(QueueObject *self)
 {
 	if (self->fd >= 0)
@@ -580,9 +594,14 @@ static void queue_set_closed_fd(QueueObject *self)
 	self->closed = 1;
 }
 
-/* Take ownership of fd and learn its message limit. */
-static int queue_adopt(QueueObject *self, int fd)
+/*
+ * Take ownership of fd and learn its message limit. On a redelivery
+ * queue, an @inherited fd (unpickled in a spawned child, so the parent's
+ * open file) is replaced by a file of our own at its first use.
+ */
+static int queue_adopt(QueueObject *self, int fd, int inherited)
 {
+	struct mpq_info info;
 	struct mpq_stat st;
 
 	if (ioctl(fd, MPQ_IOC_STAT, &st) < 0) {
@@ -601,26 +620,68 @@ static int queue_adopt(QueueObject *self, int fd)
 	self->fd = fd;
 	self->closed = 0;
 	self->msgsize_max = st.msgsize_max;
+	self->redeliver = ioctl(fd, MPQ_IOC_INFO, &info) == 0 &&
+			  (info.flags & MPQ_CREATE_REDELIVER);
+	self->owner = inherited ? 0 : (long)getpid();
+	return 0;
+}
+
+/*
+ * Redelivery: what a get takes belongs to the open file, and a forked or
+ * spawned child shares its parent's. The first use in another process
+ * puts a new file of the queue under the same descriptor number, so a
+ * killed child's messages come back while its parent lives on. The GIL
+ * is held throughout: no other thread of ours sees the swap half done.
+ */
+static int queue_own(QueueObject *self)
+{
+	long pid = (long)getpid();
+	__u32 how = MPQ_CREATE_CLOEXEC;
+	int nfd, ret;
+
+	if (self->owner == pid)
+		return 0;
+	nfd = ioctl(self->fd, MPQ_IOC_REOPEN, &how);
+	if (nfd < 0) {
+		PyErr_SetFromErrno(PyExc_OSError);
+		return -1;
+	}
+	do
+		ret = dup3(nfd, self->fd, O_CLOEXEC);
+	while (ret < 0 && (errno == EINTR || errno == EBUSY));
+	if (ret < 0) {
+		PyErr_SetFromErrno(PyExc_OSError);
+		close(nfd);
+		return -1;
+	}
+	close(nfd);
+	self->owner = pid;
 	return 0;
 }
 
 static int Queue_init(PyObject *op, PyObject *args, PyObject *kwds)
 {
-	static char *kwlist[] = { "maxsize", "_fd", NULL };
+	static char *kwlist[] = { "maxsize", "_fd", "_inherited", "redeliver",
+				  "max_deliveries", "dead_letter", NULL };
 	QueueObject *self = (QueueObject *)op;
+	int fd = -1, inherited = 0, redeliver = 0;
+	unsigned int max_deliveries = 0;
+	const char *dead_letter = NULL;
 	struct mpq_create c;
 	Py_ssize_t maxsize = 0;
-	int fd = -1;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n$i:Queue", kwlist,
-					 &maxsize, &fd))
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|n$ippIz:Queue", kwlist,
+					 &maxsize, &fd, &inherited, &redeliver,
+					 &max_deliveries, &dead_letter))
 		return -1;
 	if (fd >= 0)
-		return queue_adopt(self, fd);
+		return queue_adopt(self, fd, inherited);
 	memset(&c, 0, sizeof(c));
 	c.maxsize = maxsize > 0 ? (__u64)maxsize : 0;
 	c.msgsize_max = msgsize_limit();
-	c.flags = MPQ_CREATE_CLOEXEC;
+	c.flags = MPQ_CREATE_CLOEXEC | (redeliver ? MPQ_CREATE_REDELIVER : 0);
+	c.max_deliveries = max_deliveries;
+	c.dead_letter = (uintptr_t)dead_letter;
 	fd = control_ioctl(MPQ_IOC_CREATE, &c);
 	if (fd == -EINVAL) {
 		/* msgsize_limit lowered since we read it: take the default. */
@@ -628,10 +689,13 @@ static int Queue_init(PyObject *op, PyObject *args, PyObject *kwds)
 		fd = control_ioctl(MPQ_IOC_CREATE, &c);
 	}
 	if (fd < 0) {
-		control_error(fd, NULL);
+		if (fd == -ENOENT && dead_letter)
+			dead_letter_error(fd, dead_letter);
+		else
+			control_error(fd, NULL);
 		return -1;
 	}
-	return queue_adopt(self, fd);
+	return queue_adopt(self, fd, 0);
 }
 
 static PyObject *Queue_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -648,6 +712,8 @@ static PyObject *Queue_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->closed = 1;
 	self->msgsize_max = 0;
 	self->size_hint = 0;
+	self->redeliver = 0;
+	self->owner = 0;
 	return (PyObject *)self;
 }
 
@@ -667,6 +733,8 @@ static void Queue_dealloc(PyObject *op)
 	do {								\
 		if ((self)->closed)					\
 			return err_closed(self);			\
+		if ((self)->redeliver && queue_own(self))		\
+			return NULL;					\
 	} while (0)
 
 /* --- put / get ----------------------------------------------------- */
@@ -763,7 +831,8 @@ static PyObject *Queue_put_bytes(PyObject *op, PyObject *args,
  * exception set.
  */
 static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
-			  char **heap, char **out, struct mpq_wait w)
+			  char **heap, char **out, struct mpq_wait w,
+			  unsigned int *deliveries)
 {
 	struct mpq_xfer x;
 	char *p;
@@ -773,6 +842,7 @@ static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
 		memset(&x, 0, sizeof(x));
 		x.buf = (uintptr_t)buf;
 		x.len = cap;
+		x.deliveries = 1;	/* what a plain queue leaves */
 		ret = q_xfer(self, MPQ_IOC_GET, &x, &w);
 		if (ret != -EMSGSIZE || x.len <= cap)
 			break;
@@ -794,10 +864,13 @@ static Py_ssize_t get_mem(QueueObject *self, char *buf, size_t cap,
 	/* Big messages tend to follow big ones: start there next time. */
 	self->size_hint = (size_t)ret > GET_STACK ? (size_t)ret : 0;
 	*out = buf;
+	if (deliveries)
+		*deliveries = x.deliveries;
 	return ret;
 }
 
-static PyObject *get_wait(QueueObject *self, struct mpq_wait w, int raw)
+static PyObject *get_wait_counted(QueueObject *self, struct mpq_wait w,
+				  int raw, unsigned int *deliveries)
 {
 	char stack[GET_STACK], *buf = stack, *heap = NULL, *at;
 	size_t cap = sizeof(stack);
@@ -811,7 +884,7 @@ static PyObject *get_wait(QueueObject *self, struct mpq_wait w, int raw)
 			cap = self->size_hint;
 		}
 	}
-	n = get_mem(self, buf, cap, &heap, &at, w);
+	n = get_mem(self, buf, cap, &heap, &at, w, deliveries);
 	if (n >= 0) {
 		if (raw)
 			obj = PyBytes_FromStringAndSize(at, n);
@@ -820,6 +893,11 @@ static PyObject *get_wait(QueueObject *self, struct mpq_wait w, int raw)
 	}
 	free(heap);
 	return obj;
+}
+
+static PyObject *get_wait(QueueObject *self, struct mpq_wait w, int raw)
+{
+	return get_wait_counted(self, w, raw, NULL);
 }
 
 static PyObject *get_common(QueueObject *self, int block, PyObject *timeout,
@@ -843,6 +921,28 @@ static PyObject *Queue_get(PyObject *op, PyObject *args, PyObject *kwds)
 					 &block, &timeout))
 		return NULL;
 	return get_common((QueueObject *)op, block, timeout, 0);
+}
+
+static PyObject *Queue_get_counted(PyObject *op, PyObject *args,
+				   PyObject *kwds)
+{
+	static char *kwlist[] = { "block", "timeout", NULL };
+	QueueObject *self = (QueueObject *)op;
+	PyObject *timeout = Py_None, *obj;
+	unsigned int deliveries = 1;
+	struct mpq_wait w;
+	int block = 1;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pO:get_counted", kwlist,
+					 &block, &timeout))
+		return NULL;
+	CHECK_OPEN(self);
+	if (wait_init(&w, block, timeout))
+		return NULL;
+	obj = get_wait_counted(self, w, 0, &deliveries);
+	if (!obj)
+		return NULL;
+	return Py_BuildValue("(NI)", obj, deliveries);
 }
 
 static PyObject *Queue_get_nowait(PyObject *op, PyObject *unused)
@@ -1109,7 +1209,7 @@ static PyObject *Queue_stat(PyObject *op, PyObject *unused)
 	if (q_stat((QueueObject *)op, &st))
 		return NULL;
 	return Py_BuildValue(
-		"{sKsKsKsKsKsKsKsKsssIsIsIsK}",
+		"{sKsKsKsKsKsKsKsKsssIsIsIsKsKsKsK}",
 		"qsize", (unsigned long long)st.qsize,
 		"bytes", (unsigned long long)st.bytes,
 		"unfinished", (unsigned long long)st.unfinished,
@@ -1122,7 +1222,10 @@ static PyObject *Queue_stat(PyObject *op, PyObject *unused)
 		"getters", (unsigned int)st.getters,
 		"putters", (unsigned int)st.putters,
 		"joiners", (unsigned int)st.joiners,
-		"discarded", (unsigned long long)st.discarded);
+		"discarded", (unsigned long long)st.discarded,
+		"in_flight", (unsigned long long)st.in_flight,
+		"redelivered", (unsigned long long)st.redelivered,
+		"dead_lettered", (unsigned long long)st.dead_lettered);
 }
 
 static PyObject *Queue_fileno(PyObject *op, PyObject *unused)
@@ -1178,26 +1281,49 @@ static PyObject *Queue_cancel_join_thread(PyObject *op, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Queue_task_done(PyObject *op, PyObject *args)
+/*
+ * task_done(count=1) and nack(count=1): an ioctl taking a count; EINVAL
+ * (more than there are) is ValueError @einval.
+ */
+static PyObject *count_ioctl(PyObject *op, PyObject *args, const char *fmt,
+			     unsigned long req, const char *einval)
 {
 	QueueObject *self = (QueueObject *)op;
 	unsigned long long count = 1;
 	__u64 n;
 	long ret;
 
-	if (!PyArg_ParseTuple(args, "|K:task_done", &count))
+	if (!PyArg_ParseTuple(args, fmt, &count))
 		return NULL;
 	CHECK_OPEN(self);
 	n = count;
-	ret = q_ioctl_now(self, MPQ_IOC_TASK_DONE, &n);
+	ret = q_ioctl_now(self, req, &n);
 	if (ret == -EINVAL) {
+		PyErr_SetString(PyExc_ValueError, einval);
+		return NULL;
+	}
+	if (ret == -EOPNOTSUPP) {
 		PyErr_SetString(PyExc_ValueError,
-				"task_done() called too many times");
+				"nack() on a queue without redelivery");
 		return NULL;
 	}
 	if (ret < 0)
 		return q_error(self, ret, OP_OTHER, 0);
 	Py_RETURN_NONE;
+}
+
+static PyObject *Queue_task_done(PyObject *op, PyObject *args)
+{
+	return count_ioctl(op, args, "|K:task_done", MPQ_IOC_TASK_DONE,
+			   ((QueueObject *)op)->redeliver ?
+			   "task_done() of more items than this process got" :
+			   "task_done() called too many times");
+}
+
+static PyObject *Queue_nack(PyObject *op, PyObject *args)
+{
+	return count_ioctl(op, args, "|K:nack", MPQ_IOC_NACK,
+			   "nack() of more items than this process got");
 }
 
 static PyObject *Queue_join(PyObject *op, PyObject *args, PyObject *kwds)
@@ -1374,15 +1500,37 @@ static PyMethodDef Queue_methods[] = {
 	{ NULL, NULL, 0, NULL }
 };
 
+PyDoc_STRVAR(get_counted_doc,
+"get_counted(block=True, timeout=None)\n--\n\n"
+"get(), returning (obj, deliveries): how many times this item has been\n"
+"delivered, 1 the first time; more only on a redelivery queue, where it\n"
+"came back from a consumer that died or called nack().");
+PyDoc_STRVAR(nack_doc,
+"nack(count=1)\n--\n\n"
+"Redelivery: give back the oldest item this process got and has not\n"
+"marked done, for delivery again (to any consumer). ValueError if it\n"
+"holds fewer, or the queue has no redelivery.");
+
 static PyMethodDef Joinable_methods[] = {
+	{ "get_counted", (PyCFunction)(void (*)(void))Queue_get_counted,
+	  METH_VARARGS | METH_KEYWORDS, get_counted_doc },
+	{ "nack", Queue_nack, METH_VARARGS, nack_doc },
 	{ "task_done", Queue_task_done, METH_VARARGS, task_done_doc },
 	{ "join", (PyCFunction)(void (*)(void))Queue_join,
 	  METH_VARARGS | METH_KEYWORDS, join_doc },
 	{ NULL, NULL, 0, NULL }
 };
 
+static PyObject *Queue_get_redeliver(PyObject *op, void *unused)
+{
+	(void)unused;
+	return PyBool_FromLong(((QueueObject *)op)->redeliver);
+}
+
 static PyGetSetDef Queue_getset[] = {
 	{ "_closed", Queue_get_closed, NULL, "True after close().", NULL },
+	{ "redeliver", Queue_get_redeliver, NULL,
+	  "True if the queue was created with redelivery.", NULL },
 	{ "msgsize_max", Queue_get_msgsize_max, NULL,
 	  "The largest message (pickle) this queue accepts, in bytes.", NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
@@ -1469,15 +1617,17 @@ PyDoc_STRVAR(create_named_doc,
 
 static PyObject *mod_create_named(PyObject *mod, PyObject *args)
 {
+	unsigned int mode, max_deliveries = 0;
+	const char *dead_letter = NULL;
 	struct mpq_create c;
-	PyObject *name;
-	unsigned int mode;
+	int ret, redeliver = 0;
 	Py_ssize_t maxsize;
-	int ret;
+	PyObject *name;
 
 	(void)mod;
-	if (!PyArg_ParseTuple(args, "UIn:_create_named", &name, &mode,
-			      &maxsize))
+	if (!PyArg_ParseTuple(args, "UIn|pIz:_create_named", &name, &mode,
+			      &maxsize, &redeliver, &max_deliveries,
+			      &dead_letter))
 		return NULL;
 	memset(&c, 0, sizeof(c));
 	if (name_copy(c.name, name))
@@ -1489,6 +1639,9 @@ static PyObject *mod_create_named(PyObject *mod, PyObject *args)
 	c.mode = mode;
 	c.maxsize = maxsize > 0 ? (__u64)maxsize : 0;
 	c.msgsize_max = msgsize_limit();
+	c.flags = redeliver ? MPQ_CREATE_REDELIVER : 0;
+	c.max_deliveries = max_deliveries;
+	c.dead_letter = (uintptr_t)dead_letter;
 	ret = control_ioctl(MPQ_IOC_CREATE_NAMED, &c);
 	if (ret == -EINVAL) {
 		c.msgsize_max = 0;
@@ -1496,6 +1649,8 @@ static PyObject *mod_create_named(PyObject *mod, PyObject *args)
 	}
 	if (ret == -EEXIST)
 		Py_RETURN_FALSE;
+	if (ret == -ENOENT && dead_letter)
+		return dead_letter_error(ret, dead_letter);
 	if (ret < 0)
 		return control_error(ret, ret == -ENOENT ? NULL : name);
 	Py_RETURN_TRUE;

@@ -33,7 +33,9 @@
 /* struct mpq_create.flags */
 #define MPQ_CREATE_CLOEXEC	(1U << 0)	/* anonymous fd: O_CLOEXEC */
 #define MPQ_CREATE_NONBLOCK	(1U << 1)	/* anonymous fd: O_NONBLOCK */
-#define MPQ_CREATE_FLAGS	(MPQ_CREATE_CLOEXEC | MPQ_CREATE_NONBLOCK)
+#define MPQ_CREATE_REDELIVER	(1U << 2)	/* unacknowledged gets come back */
+#define MPQ_CREATE_FLAGS	(MPQ_CREATE_CLOEXEC | MPQ_CREATE_NONBLOCK | \
+				 MPQ_CREATE_REDELIVER)
 
 /*
  * MPQ_IOC_CREATE (anonymous queue, returns a new O_RDWR fd) and
@@ -41,6 +43,18 @@
  * maxsize 0 means no count limit; msgsize_max and maxbytes 0 mean the
  * defaults above; mode 0 means MPQ_DEFAULT_MODE (named queues only).
  * name must be empty for an anonymous queue.
+ *
+ * MPQ_CREATE_REDELIVER (the only flag a named queue takes): a message a
+ * get takes belongs to the open file description it was taken through
+ * until a task done through that file acknowledges it, oldest first; when
+ * that file is released, or gives it back with MPQ_IOC_NACK, it goes back
+ * to the head of the queue. max_deliveries (0: no limit) caps how often:
+ * a message taken that many times and given back again is dead-lettered:
+ * queued on the named queue dead_letter (a NUL-terminated name, which the
+ * caller must be allowed to write) if one was given and it takes it
+ * without waiting, discarded otherwise; counted done either way.
+ * max_deliveries and dead_letter need MPQ_CREATE_REDELIVER, dead_letter
+ * needs max_deliveries.
  */
 struct mpq_create {
 	__u64 maxsize;
@@ -49,7 +63,10 @@ struct mpq_create {
 	__u32 flags;
 	__u32 mode;
 	char name[MPQ_NAME_SIZE];
-	__u64 __reserved[4];
+	__u32 max_deliveries;
+	__u32 __reserved0;
+	__u64 dead_letter;	/* const char *, or 0 */
+	__u64 __reserved[2];
 };
 
 /* MPQ_IOC_REMOVE: remove the named queue (owner or CAP_SYS_ADMIN). */
@@ -94,14 +111,17 @@ struct mpq_usage {
  * The deadline is an absolute CLOCK_MONOTONIC time, so a call restarted
  * after a signal keeps the original deadline. PUT returns 0; GET returns
  * the message length (0 at end of stream) and on EMSGSIZE stores the size
- * of the head message in len.
+ * of the head message in len. On a queue created with MPQ_CREATE_REDELIVER
+ * a GET stores the message's delivery count in deliveries: 1 the first
+ * time it is taken, one more each time it came back. PUT wants it 0; GET
+ * ignores what it holds on entry, and on other queues leaves it alone.
  */
 struct mpq_xfer {
 	__u64 buf;		/* void * */
 	__u64 len;		/* PUT: message length; GET: capacity */
 	struct __kernel_timespec deadline;
 	__u32 flags;
-	__u32 __reserved;
+	__u32 deliveries;	/* GET on a redelivery queue: out */
 };
 
 /* MPQ_IOC_JOIN: wait until no task is unfinished. */
@@ -122,7 +142,8 @@ struct mpq_join {
 
 /*
  * MPQ_IOC_STAT: a consistent snapshot, taken under the queue lock.
- * Always total_puts == total_gets + qsize + discarded.
+ * Always total_puts + redelivered == total_gets + qsize + discarded: a
+ * message that comes back is queued and got once more.
  */
 struct mpq_stat {
 	__u64 qsize;		/* messages queued */
@@ -138,7 +159,9 @@ struct mpq_stat {
 	__u32 putters;		/* tasks blocked in put */
 	__u32 joiners;		/* tasks blocked in join */
 	__u64 discarded;	/* dropped by an immediate shutdown */
-	__u64 __reserved[3];
+	__u64 in_flight;	/* redelivery: taken, not yet acknowledged */
+	__u64 redelivered;	/* redelivery: times one came back */
+	__u64 dead_lettered;	/* redelivery: past max_deliveries */
 };
 
 /*
@@ -157,6 +180,8 @@ struct mpq_msgvec {
  * Blocking (per flags/deadline) applies only until the first message
  * moves; the call then moves as many more as it can without sleeping and
  * returns how many it moved. An error is returned only if none moved.
+ * GET_MANY with deliveries set stores the delivery count of the i-th
+ * message received (see struct mpq_xfer) in the i-th of its count __u32s.
  */
 #define MPQ_BATCH_MAX		1024
 
@@ -165,7 +190,8 @@ struct mpq_batch {
 	__u32 count;		/* entries in vec, 1..MPQ_BATCH_MAX */
 	__u32 flags;		/* MPQ_XFER_* */
 	struct __kernel_timespec deadline;
-	__u64 __reserved[2];
+	__u64 deliveries;	/* GET_MANY: __u32 *, or 0 */
+	__u64 __reserved;
 };
 
 /*
@@ -185,6 +211,30 @@ struct mpq_uring_cmd {
 	__u32 flags;		/* none defined: 0 */
 };
 
+/*
+ * MPQ_IOC_INFO: how the queue was created. dead_letter is the name given
+ * at creation, empty if none was or once that queue is removed.
+ */
+struct mpq_info {
+	__u64 maxsize;
+	__u64 msgsize_max;
+	__u64 maxbytes;
+	__u32 flags;		/* MPQ_CREATE_REDELIVER or 0 */
+	__u32 max_deliveries;
+	char dead_letter[MPQ_NAME_SIZE];
+	__u64 __reserved[4];
+};
+
+/*
+ * MPQ_IOC_REOPEN: a new open file description of the same queue, with the
+ * same access mode, returned as a new descriptor. Its argument takes
+ * MPQ_CREATE_CLOEXEC and MPQ_CREATE_NONBLOCK. A process that inherited a
+ * descriptor (fork, SCM_RIGHTS) shares its parent's file, and with it the
+ * ownership of what it takes on a redelivery queue: it calls this first,
+ * so that the messages it takes come back if it dies.
+ */
+#define MPQ_REOPEN_FLAGS	(MPQ_CREATE_CLOEXEC | MPQ_CREATE_NONBLOCK)
+
 #define MPQ_IOC_MAGIC		0xB9
 
 /* On /dev/mpq/control */
@@ -203,6 +253,10 @@ struct mpq_uring_cmd {
 #define MPQ_IOC_STAT		_IOR(MPQ_IOC_MAGIC, 0x15, struct mpq_stat)
 #define MPQ_IOC_PUT_MANY	_IOW(MPQ_IOC_MAGIC, 0x16, struct mpq_batch)
 #define MPQ_IOC_GET_MANY	_IOW(MPQ_IOC_MAGIC, 0x17, struct mpq_batch)
+#define MPQ_IOC_INFO		_IOR(MPQ_IOC_MAGIC, 0x18, struct mpq_info)
+/* Give back the file's count oldest unacknowledged messages (redelivery). */
+#define MPQ_IOC_NACK		_IOW(MPQ_IOC_MAGIC, 0x19, __u64)
+#define MPQ_IOC_REOPEN		_IOW(MPQ_IOC_MAGIC, 0x1a, __u32)
 
 /* sqe->cmd_op of IORING_OP_URING_CMD on a queue descriptor */
 #define MPQ_URING_CMD_PUT	_IOW(MPQ_IOC_MAGIC, 0x20, struct mpq_uring_cmd)
