@@ -110,7 +110,8 @@ static inline void mpq_owner_init(struct mpq_owner *o)
  * Blocked getters, putters and joiners sleep on their own lists of struct
  * mpq_waiter, so a put hands its message to exactly one getter and a get
  * admits exactly the putters that now fit.
- * @pollq only carries poll/epoll waiters and is woken only if it has any.
+ * @pollq and @idleq only carry poll/epoll/io_uring pollers and are woken
+ * only if they have any.
  * The fields read on every operation but written rarely come first; the
  * lock and what it protects start a cache line of their own, so that
  * checking @pollq for sleepers does not bounce the line the lock lives in.
@@ -123,6 +124,7 @@ struct mpq_queue {
 	struct mpq_user *user;		/* owner, charged for the queue */
 	bool limited;			/* the owner's charges are capped */
 	wait_queue_head_t pollq;
+	wait_queue_head_t idleq;	/* pollers of EPOLLPRI, see mpq_notify() */
 	struct fasync_struct *fasync;
 	struct mpq_queue *dlq;		/* dead-letter queue, with a reference */
 	char *dlq_name;			/* its name, kmalloc()ed */

@@ -197,6 +197,7 @@ struct mpq_queue *mpq_queue_alloc(const struct mpq_attr_k *attr,
 	q->user = user;
 	q->limited = limited;
 	init_waitqueue_head(&q->pollq);
+	init_waitqueue_head(&q->idleq);
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->msgs);
 	INIT_LIST_HEAD(&q->getters);
@@ -255,6 +256,7 @@ static bool mpq_fits(const struct mpq_queue *q, size_t len)
 struct mpq_wake {
 	unsigned int n;
 	bool pollers;
+	bool idle_pollers;
 	struct task_struct *tasks[MPQ_WAKE_BATCH];
 };
 
@@ -295,6 +297,8 @@ static void mpq_unlock_wake(struct mpq_queue *q, struct mpq_wake *wake)
 
 	/* No barrier needed: pollers queue before taking q->lock to look. */
 	wake->pollers = waitqueue_active(&q->pollq);
+	/* The same for @idleq. */
+	wake->idle_pollers = waitqueue_active(&q->idleq);
 	spin_unlock(&q->lock);
 
 	for (i = 0; i < wake->n; i++) {
@@ -502,11 +506,20 @@ static int mpq_sleep(struct mpq_queue *q, struct mpq_waiter *w,
 	}
 }
 
+/*
+ * Tell pollers of @events. EPOLLPRI (a join would not block) also goes to
+ * @idleq unkeyed: io_uring (6.1) drops a wakeup keyed with EPOLLPRI alone,
+ * so an IORING_OP_POLL_ADD of EPOLLPRI would never hear of it on @pollq,
+ * and an unkeyed wakeup there would make every read io_uring waits for
+ * try again, each try spending one of its 128.
+ */
 static void mpq_notify(struct mpq_queue *q, const struct mpq_wake *wake,
 		       __poll_t events)
 {
 	if (wake->pollers)
 		wake_up_interruptible_poll(&q->pollq, events);
+	if ((events & EPOLLPRI) && wake->idle_pollers)
+		wake_up_interruptible(&q->idleq);
 	if (events & EPOLLIN)
 		kill_fasync(&q->fasync, SIGIO, POLL_IN);
 }
@@ -765,22 +778,29 @@ static void mpq_redeliver(struct mpq_queue *q, struct list_head *msgs,
 }
 
 /*
- * Queue @dead on the dead-letter queue if it takes them without waiting;
- * free the rest. They keep their charge on their putter. No lock is held:
+ * Queue @dead on the dead-letter queue if it takes them without waiting
+ * and they fit its msgsize_max; free the rest. They keep their charge on
+ * their putter. No lock is held:
  * two queues' locks are never nested.
  */
 static void mpq_dead_letter(struct mpq_queue *q, struct list_head *dead)
 {
 	struct mpq_queue *dlq = q->dlq;
-	struct mpq_msg *msg;
+	struct mpq_msg *msg, *tmp;
+	LIST_HEAD(big);
 
 	if (list_empty(dead))
 		return;
 	if (dlq && !READ_ONCE(dlq->unlinked)) {
-		list_for_each_entry(msg, dead, link)
+		list_for_each_entry_safe(msg, tmp, dead, link) {
 			msg->redeliveries = 0;
+			/* Its readers size their buffers by its msgsize_max. */
+			if (msg->len > dlq->attr.msgsize_max)
+				list_move_tail(&msg->link, &big);
+		}
 		mpq_queue_send(dlq, dead, true, NULL);
 	}
+	mpq_msg_free_list(&big);
 	mpq_msg_free_list(dead);
 }
 
@@ -892,13 +912,8 @@ int mpq_queue_task_done(struct mpq_queue *q, u64 count)
 	if (idle)
 		mpq_complete_all(&q->joiners, 0, &wake);
 	mpq_unlock_wake(q, &wake);
-	/*
-	 * Unkeyed: io_uring (6.1) drops wakeups keyed with EPOLLPRI alone, so
-	 * an IORING_OP_POLL_ADD of EPOLLPRI would never hear of this one;
-	 * unkeyed, every poller looks again and sees what it waits for.
-	 */
 	if (idle)
-		mpq_notify(q, &wake, 0);
+		mpq_notify(q, &wake, EPOLLPRI);
 	return 0;
 }
 
@@ -998,6 +1013,9 @@ __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 
 	/* Queued before looking under the lock: see struct mpq_wake. */
 	poll_wait(file, &q->pollq, pt);
+	if (mpq_poll_wants_pri(pt) &&
+	    (poll_requested_events(pt) & EPOLLPRI))
+		poll_wait(file, &q->idleq, pt);
 	spin_lock(&q->lock);
 	if (q->qsize || mpq_ended(q))
 		mask |= EPOLLIN | EPOLLRDNORM;

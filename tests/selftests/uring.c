@@ -195,6 +195,28 @@ TEST_F(ur, poll_add_pri_waits_for_join)
 	EXPECT_TRUE(res & POLLPRI);
 }
 
+/* Acknowledged on a redelivery queue: the same wakeup, by another path. */
+TEST(poll_add_pri_waits_for_ack)
+{
+	struct io_uring ring;
+	char buf[16];
+	int fd = mpq_new(0, 0, 0, MPQ_CREATE_REDELIVER), res = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, io_uring_queue_init(RING_ENTRIES, &ring, 0));
+	ASSERT_EQ(1L, q_write(fd, "x", 1));
+	ASSERT_EQ(1L, q_read(fd, buf, sizeof(buf)));
+	io_uring_prep_poll_add(sqe_get(&ring), fd, POLLPRI);
+	ASSERT_EQ(1, io_uring_submit(&ring));
+	EXPECT_FALSE(cqe_ready(&ring));
+
+	ASSERT_EQ(0, q_task_done(fd, 1));
+	ASSERT_EQ(0ULL, reap_cqe(&ring, &res, NULL));
+	EXPECT_TRUE(res & POLLPRI);
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
 TEST_F(ur, cancel_blocked_read_loses_nothing)
 {
 	struct io_uring_sqe *sqe;
