@@ -856,6 +856,71 @@ static void put_bounds(uint32_t nprod, uint64_t *bound, uint64_t *recorded,
 	}
 }
 
+/*
+ * Successful puts whose producer was killed before recording them: no
+ * more than the killed producers had in flight, and at least the @u_del
+ * of them that were delivered.
+ */
+static uint64_t unrecorded_puts(const struct mpq_stat *st, uint64_t recorded,
+				uint64_t inflight_killed, uint64_t u_del)
+{
+	uint64_t unrecorded;
+
+	unrecorded = st->total_puts >= recorded ? st->total_puts - recorded : 0;
+	if (st->total_puts < recorded)
+		report("total_puts %llu < %llu puts recorded",
+		       (unsigned long long)st->total_puts,
+		       (unsigned long long)recorded);
+	if (unrecorded > inflight_killed || u_del > unrecorded)
+		report("%llu unrecorded puts (%llu delivered), killed producers had %llu in flight",
+		       (unsigned long long)unrecorded, (unsigned long long)u_del,
+		       (unsigned long long)inflight_killed);
+	return unrecorded;
+}
+
+/* What the walk over the delivery log counts. */
+struct log_counts {
+	uint64_t delivered, corrupt, phantom, pending_killed, pending_live;
+};
+
+/*
+ * Count log entry @i in @n. True if it records a delivery that is sound:
+ * not corrupt and of a message that may have been put (below @bound).
+ */
+static bool log_entry_ok(uint64_t i, const uint64_t *bound,
+			 struct log_counts *n)
+{
+	struct logent *e = &logv[i];
+	uint32_t state = atomic_load(&e->state);
+
+	if (state == ENT_PENDING) {
+		if (e->consumer < atomic_load(&sh->ncons) &&
+		    atomic_load(&sh->cons[e->consumer].killed))
+			n->pending_killed++;
+		else
+			n->pending_live++;
+		return false;
+	}
+	if (state != ENT_DONE && state != ENT_ACKED)
+		return false;
+	n->delivered++;
+	if (e->flags & ENT_CORRUPT) {
+		if (n->corrupt++ < 5)
+			report("corrupt message at log %llu (consumer %u producer %u seq %llu)",
+			       (unsigned long long)i, e->consumer,
+			       e->producer, (unsigned long long)e->seq);
+		return false;
+	}
+	if (e->seq >= bound[e->producer]) {
+		if (n->phantom++ < 5)
+			report("producer %u seq %llu delivered but never put (puts_ok %llu)",
+			       e->producer, (unsigned long long)e->seq,
+			       (unsigned long long)__atomic_load_n(&sh->prod[e->producer].puts_ok, __ATOMIC_SEQ_CST));
+		return false;
+	}
+	return true;
+}
+
 /* Check the delivery log against the producers' records and the stat. */
 static void verify(const struct mpq_stat *st)
 {
@@ -863,8 +928,8 @@ static void verify(const struct mpq_stat *st)
 	uint64_t nlog = __atomic_load_n(&sh->log_next, __ATOMIC_SEQ_CST);
 	uint64_t **seen = calloc(nprod, sizeof(*seen));
 	uint64_t *bound = calloc(nprod, sizeof(*bound));
-	uint64_t delivered = 0, corrupt = 0, dup = 0, phantom = 0, order = 0;
-	uint64_t pending_killed = 0, pending_live = 0, missing = 0, u_del = 0;
+	struct log_counts n = {};
+	uint64_t dup = 0, order = 0, missing = 0, u_del = 0;
 	uint64_t recorded = 0, inflight_killed = 0, td = 0, td_pending = 0;
 	uint64_t lost, unrecorded;
 
@@ -889,33 +954,9 @@ static void verify(const struct mpq_stat *st)
 
 	for (uint64_t i = 0; i < nlog; i++) {
 		struct logent *e = &logv[i];
-		uint32_t state = atomic_load(&e->state);
 
-		if (state == ENT_PENDING) {
-			if (e->consumer < ncons &&
-			    atomic_load(&sh->cons[e->consumer].killed))
-				pending_killed++;
-			else
-				pending_live++;
+		if (!log_entry_ok(i, bound, &n))
 			continue;
-		}
-		if (state != ENT_DONE)
-			continue;
-		delivered++;
-		if (e->flags & ENT_CORRUPT) {
-			if (corrupt++ < 5)
-				report("corrupt message at log %llu (consumer %u producer %u seq %llu)",
-				       (unsigned long long)i, e->consumer,
-				       e->producer, (unsigned long long)e->seq);
-			continue;
-		}
-		if (e->seq >= bound[e->producer]) {
-			if (phantom++ < 5)
-				report("producer %u seq %llu delivered but never put (puts_ok %llu)",
-				       e->producer, (unsigned long long)e->seq,
-				       (unsigned long long)__atomic_load_n(&sh->prod[e->producer].puts_ok, __ATOMIC_SEQ_CST));
-			continue;
-		}
 		if (seen[e->producer][e->seq]) {
 			if (dup++ < 5)
 				report("producer %u seq %llu delivered twice (log %llu and %llu)",
@@ -966,29 +1007,20 @@ static void verify(const struct mpq_stat *st)
 	free(seen);
 	free(bound);
 
-	if (pending_live)
+	if (n.pending_live)
 		report("%llu log entries left pending by consumers that were not killed",
-		       (unsigned long long)pending_live);
+		       (unsigned long long)n.pending_live);
 	/* Messages the kernel handed out that no log entry records. */
-	lost = st->total_gets >= delivered ? st->total_gets - delivered : 0;
-	if (st->total_gets < delivered)
+	lost = st->total_gets >= n.delivered ? st->total_gets - n.delivered : 0;
+	if (st->total_gets < n.delivered)
 		report("total_gets %llu < %llu deliveries logged",
 		       (unsigned long long)st->total_gets,
-		       (unsigned long long)delivered);
-	if (lost > pending_killed)
+		       (unsigned long long)n.delivered);
+	if (lost > n.pending_killed)
 		report("%llu messages lost, but killed consumers had only %llu gets pending",
 		       (unsigned long long)lost,
-		       (unsigned long long)pending_killed);
-	/* Successful puts whose producer was killed before recording them. */
-	unrecorded = st->total_puts >= recorded ? st->total_puts - recorded : 0;
-	if (st->total_puts < recorded)
-		report("total_puts %llu < %llu puts recorded",
-		       (unsigned long long)st->total_puts,
-		       (unsigned long long)recorded);
-	if (unrecorded > inflight_killed || u_del > unrecorded)
-		report("%llu unrecorded puts (%llu delivered), killed producers had %llu in flight",
-		       (unsigned long long)unrecorded, (unsigned long long)u_del,
-		       (unsigned long long)inflight_killed);
+		       (unsigned long long)n.pending_killed);
+	unrecorded = unrecorded_puts(st, recorded, inflight_killed, u_del);
 	/* Everything queued was delivered or taken by a killed consumer. */
 	if (lost != missing + (unrecorded - u_del))
 		report("%llu recorded puts and %llu unrecorded ones undelivered, but %llu messages lost",
@@ -1008,11 +1040,11 @@ static void verify(const struct mpq_stat *st)
 	       (unsigned long long)unrecorded, (unsigned long long)u_del);
 	ksft_print_msg("gets: %llu by the kernel, %llu logged, %llu taken by killed consumers (%llu gets were pending)\n",
 	       (unsigned long long)st->total_gets,
-	       (unsigned long long)delivered, (unsigned long long)lost,
-	       (unsigned long long)pending_killed);
+	       (unsigned long long)n.delivered, (unsigned long long)lost,
+	       (unsigned long long)n.pending_killed);
 	ksft_print_msg("checks: %llu corrupt, %llu duplicates, %llu never put, %llu out of order, %llu recorded puts undelivered\n",
-	       (unsigned long long)corrupt, (unsigned long long)dup,
-	       (unsigned long long)phantom, (unsigned long long)order,
+	       (unsigned long long)n.corrupt, (unsigned long long)dup,
+	       (unsigned long long)n.phantom, (unsigned long long)order,
 	       (unsigned long long)missing);
 	ksft_print_msg("task_done: %llu returned, %llu in flight when killed; unfinished %llu\n",
 	       (unsigned long long)td, (unsigned long long)td_pending,
@@ -1060,9 +1092,9 @@ static void verify_redeliver(const struct mpq_stat *st)
 	uint64_t nlog = __atomic_load_n(&sh->log_next, __ATOMIC_SEQ_CST);
 	struct sighting *sv = calloc(nlog + 1, sizeof(*sv));
 	uint64_t *bound = calloc(nprod, sizeof(*bound));
-	uint64_t recorded = 0, inflight_killed = 0, nsv = 0, delivered = 0;
-	uint64_t corrupt = 0, phantom = 0, nocount = 0, pending_killed = 0;
-	uint64_t pending_live = 0, unacked_live = 0, messages = 0, acked = 0;
+	struct log_counts n = {};
+	uint64_t recorded = 0, inflight_killed = 0, nsv = 0, nocount = 0;
+	uint64_t unacked_live = 0, messages = 0, acked = 0;
 	uint64_t twice = 0, after_ack = 0, unacked = 0, unflagged = 0;
 	uint64_t dup_msgs = 0, extra = 0, gets = 0, redelivered = 0;
 	uint64_t seen_recorded = 0, u_del = 0, in_kill = 0;
@@ -1080,29 +1112,8 @@ static void verify_redeliver(const struct mpq_stat *st)
 		bool killed = e->consumer < ncons &&
 			atomic_load(&sh->cons[e->consumer].killed);
 
-		if (state == ENT_PENDING) {
-			if (killed)
-				pending_killed++;
-			else
-				pending_live++;
+		if (!log_entry_ok(i, bound, &n))
 			continue;
-		}
-		if (state != ENT_DONE && state != ENT_ACKED)
-			continue;
-		delivered++;
-		if (e->flags & ENT_CORRUPT) {
-			if (corrupt++ < 5)
-				report("corrupt message at log %llu (consumer %u producer %u seq %llu)",
-				       (unsigned long long)i, e->consumer,
-				       e->producer, (unsigned long long)e->seq);
-			continue;
-		}
-		if (e->seq >= bound[e->producer]) {
-			if (phantom++ < 5)
-				report("producer %u seq %llu delivered but never put",
-				       e->producer, (unsigned long long)e->seq);
-			continue;
-		}
 		if (!e->deliveries && nocount++ < 5)
 			report("producer %u seq %llu got with delivery count 0",
 			       e->producer, (unsigned long long)e->seq);
@@ -1177,18 +1188,10 @@ static void verify_redeliver(const struct mpq_stat *st)
 	free(sv);
 	free(bound);
 
-	if (pending_live)
+	if (n.pending_live)
 		report("%llu log entries left pending by consumers that were not killed",
-		       (unsigned long long)pending_live);
-	unrecorded = st->total_puts >= recorded ? st->total_puts - recorded : 0;
-	if (st->total_puts < recorded)
-		report("total_puts %llu < %llu puts recorded",
-		       (unsigned long long)st->total_puts,
-		       (unsigned long long)recorded);
-	if (unrecorded > inflight_killed || u_del > unrecorded)
-		report("%llu unrecorded puts (%llu delivered), killed producers had %llu in flight",
-		       (unsigned long long)unrecorded, (unsigned long long)u_del,
-		       (unsigned long long)inflight_killed);
+		       (unsigned long long)n.pending_live);
+	unrecorded = unrecorded_puts(st, recorded, inflight_killed, u_del);
 	/* Put, but never seen, or seen and never acknowledged. */
 	lost = (recorded - seen_recorded) +
 		(unrecorded > u_del ? unrecorded - u_del : 0) + unacked;
@@ -1213,10 +1216,10 @@ static void verify_redeliver(const struct mpq_stat *st)
 
 	ksft_print_msg("gets: %llu by the kernel, %llu logged, %llu pending in killed consumers\n",
 	       (unsigned long long)st->total_gets,
-	       (unsigned long long)delivered,
-	       (unsigned long long)pending_killed);
+	       (unsigned long long)n.delivered,
+	       (unsigned long long)n.pending_killed);
 	ksft_print_msg("checks: %llu corrupt, %llu never put, %llu without a delivery count, %llu unflagged duplicates, %llu acknowledged twice, %llu delivered after their acknowledgment, %llu left unacknowledged by live consumers\n",
-	       (unsigned long long)corrupt, (unsigned long long)phantom,
+	       (unsigned long long)n.corrupt, (unsigned long long)n.phantom,
 	       (unsigned long long)nocount, (unsigned long long)unflagged,
 	       (unsigned long long)twice, (unsigned long long)after_ack,
 	       (unsigned long long)unacked_live);
