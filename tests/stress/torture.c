@@ -15,14 +15,31 @@
  *  - total_puts == total_gets + qsize at every snapshot, and unfinished
  *    agrees with the task_done calls made.
  *
+ * With -r the queue is created with MPQ_CREATE_REDELIVER, each consumer
+ * takes its own open file with MPQ_IOC_REOPEN of the descriptor it
+ * inherited, and acknowledges what each get took with a task done once it
+ * has recorded it (after a random pause, so that kills land between the
+ * two). A killed consumer's messages come back with a higher delivery
+ * count. Then the producer order check is dropped (redelivery reorders)
+ * and the loss allowance with it; instead:
+ *
+ *  - join() returns once the producers are done, before the shutdown;
+ *  - every message put was acknowledged, exactly once, by its last
+ *    delivery (or by a task done its consumer was killed in);
+ *  - a message seen more than once has a different delivery count each
+ *    time, so all but the first sighting are flagged redeliveries;
+ *  - the stat's redelivered and total_gets agree with the delivery counts
+ *    the consumers saw.
+ *
  * Bookkeeping that survives SIGKILL: a producer publishes the number of
  * messages it is about to put before the call and its count of successful
  * puts after it; a consumer marks its log entries PENDING before a get and
  * DONE once recorded. A kill can therefore leave at most that many messages
  * unaccounted, and the checks allow exactly that.
  *
- * Usage: torture [-t SECONDS] [-p PRODUCERS] [-c CONSUMERS] [-m MSGSIZE_MAX]
- *                [-q MAXSIZE] [-b MAXBYTES] [-k KILLS_PER_SEC] [-s SEED]
+ * Usage: torture [-r] [-t SECONDS] [-p PRODUCERS] [-c CONSUMERS]
+ *                [-m MSGSIZE_MAX] [-q MAXSIZE] [-b MAXBYTES]
+ *                [-k KILLS_PER_SEC] [-s SEED]
  * Prints TAP: one test point, with the counts as diagnostics.
  */
 #include <poll.h>
@@ -47,7 +64,8 @@ struct msg_hdr {
 	uint32_t csum;		/* FNV-1a of the payload after the header */
 };
 
-enum { ENT_FREE, ENT_PENDING, ENT_DONE };
+/* ENT_ACKED (redelivery): a task done acknowledged it after the record. */
+enum { ENT_FREE, ENT_PENDING, ENT_DONE, ENT_ACKED };
 #define ENT_CORRUPT	1u	/* entry flag */
 
 /* One get of one message, written by the consumer that made it. */
@@ -57,6 +75,8 @@ struct logent {
 	uint32_t producer;
 	uint32_t flags;
 	uint64_t seq;
+	uint32_t deliveries;	/* redelivery: the count the get returned */
+	uint32_t pad;
 	int64_t t_start;	/* before entering the get */
 	int64_t t_end;		/* after it returned */
 };
@@ -78,6 +98,7 @@ struct cons_rec {
 	_Atomic uint32_t killed;
 	uint64_t td_done;	/* task_done counts that returned 0 */
 	_Atomic uint32_t td_pending;	/* a task_done of this count under way */
+	_Atomic uint32_t holding;	/* redelivery: got, not yet acknowledged */
 	uint64_t gets;
 	struct counters c;
 };
@@ -102,6 +123,8 @@ static unsigned int opt_time = 20, opt_prod = 4, opt_cons = 4;
 static uint64_t opt_msgsize = 16384, opt_maxsize = 128, opt_maxbytes = 256 << 10;
 static double opt_kills = 4.0;
 static uint64_t opt_seed;
+static bool opt_redeliver;
+static int parent_fd = -1;	/* the parent's O_RDWR descriptor */
 
 /* --- small helpers ----------------------------------------------------- */
 
@@ -233,9 +256,10 @@ static void peek_calls(int fd, struct counters *c)
 		r = q_stat(fd, &st);
 		if (r)
 			fail_exit("stat: %s", strerror(-r));
-		if (st.total_puts != st.total_gets + st.qsize)
-			fail_exit("stat: total_puts %llu != total_gets %llu + qsize %llu",
+		if (st.total_puts + st.redelivered != st.total_gets + st.qsize)
+			fail_exit("stat: total_puts %llu + redelivered %llu != total_gets %llu + qsize %llu",
 				  (unsigned long long)st.total_puts,
+				  (unsigned long long)st.redelivered,
 				  (unsigned long long)st.total_gets,
 				  (unsigned long long)st.qsize);
 		break;
@@ -383,7 +407,12 @@ static struct logent *log_take(unsigned int k)
 	return &logv[chunk_next];
 }
 
-static void task_done(struct cons_rec *me, uint64_t k)
+/*
+ * Task done of @k. With redelivery @acked are the log entries it
+ * acknowledges: marked ENT_ACKED before td_pending clears, so a kill
+ * leaves them either acknowledged or covered by td_pending.
+ */
+static void task_done(struct cons_rec *me, uint64_t k, struct logent *acked)
 {
 	int r;
 
@@ -395,6 +424,8 @@ static void task_done(struct cons_rec *me, uint64_t k)
 		fail_exit("task_done(%llu) with %llu undone: %s",
 			  (unsigned long long)k, (unsigned long long)undone,
 			  strerror(-r));
+	for (uint64_t i = 0; acked && i < k; i++)
+		atomic_store(&acked[i].state, ENT_ACKED);
 	__atomic_fetch_add(&me->td_done, k, __ATOMIC_SEQ_CST);
 	atomic_store(&me->td_pending, 0);
 	undone -= k;
@@ -432,13 +463,24 @@ static void consumer(uint32_t id)
 	size_t slot = opt_msgsize + 64;
 	unsigned char *bufs = malloc(MAX_BATCH * slot);
 	struct mpq_msgvec vec[MAX_BATCH];
+	uint32_t dels[MAX_BATCH];
 	bool nonblock = chance(30);
 
 	if (!bufs)
 		fail_exit("out of memory");
 	memset(bufs, 0, MAX_BATCH * slot);
 	worker_signals();
-	cons_fd = mpq_open_named(qname, O_RDONLY | (nonblock ? O_NONBLOCK : 0));
+	if (opt_redeliver) {
+		/* Its own file: what it holds comes back when it dies. */
+		__u32 rf = nonblock ? MPQ_CREATE_NONBLOCK : 0;
+
+		cons_fd = ioctl(parent_fd, MPQ_IOC_REOPEN, &rf);
+		if (cons_fd < 0)
+			fail_exit("consumer REOPEN: %s", strerror(errno));
+		close(parent_fd);
+	} else {
+		cons_fd = mpq_open_named(qname, O_RDONLY | (nonblock ? O_NONBLOCK : 0));
+	}
 	if (cons_fd < 0)
 		fail_exit("consumer open %s: %s", qname, strerror(-cons_fd));
 
@@ -463,8 +505,8 @@ static void consumer(uint32_t id)
 			peek_calls(cons_fd, c);
 			continue;
 		}
-		if (r < 16 && undone) {
-			task_done(me, 1 + rnd_below(undone));
+		if (r < 16 && undone && !opt_redeliver) {
+			task_done(me, 1 + rnd_below(undone), NULL);
 			continue;
 		}
 		if (r < 20) {
@@ -492,17 +534,32 @@ static void consumer(uint32_t id)
 			vec[i].buf = PTR(bufs + i * slot);
 			vec[i].len = cap;
 			vec[i].result = 0;
+			dels[i] = 0;
 			atomic_store(&e[i].state, ENT_PENDING);
 		}
 		if (k > 1) {
 			struct mpq_batch b = {
 				.vec = PTR(vec), .count = k, .flags = flags,
 				.deadline = dl,
+				.deliveries = opt_redeliver ? PTR(dels) : 0,
 			};
 
 			ret = ioctl(cons_fd, MPQ_IOC_GET_MANY, &b);
 			ret = ret < 0 ? -errno : ret;
 			c->batches++;
+		} else if (opt_redeliver) {
+			/* read(2) cannot tell the delivery count: GET does. */
+			struct mpq_xfer x = {
+				.buf = PTR(bufs), .len = cap, .flags = flags,
+				.deadline = dl,
+			};
+
+			ret = ioctl(cons_fd, MPQ_IOC_GET, &x);
+			ret = ret < 0 ? -errno : ret;
+			head = x.len;
+			dels[0] = x.deliveries;
+			vec[0].result = ret > 0 ? ret : 0;
+			ret = ret > 0 ? 1 : ret;
 		} else if (flags == 0 && !small && chance(50)) {
 			ret = q_read(cons_fd, bufs, cap);
 			vec[0].result = ret > 0 ? ret : 0;
@@ -518,6 +575,7 @@ static void consumer(uint32_t id)
 		for (long i = 0; i < (ret > 0 ? ret : 0); i++) {
 			e[i].t_end = now_ns();
 			record(&e[i], bufs + i * slot, vec[i].result);
+			e[i].deliveries = dels[i];
 			atomic_store(&e[i].state, ENT_DONE);
 		}
 		/* Entries not filled go back to this consumer for reuse. */
@@ -527,6 +585,14 @@ static void consumer(uint32_t id)
 			chunk_next += ret;
 			me->gets += ret;
 			undone += ret;
+			if (opt_redeliver) {
+				/* Recorded: acknowledge, maybe after a pause. */
+				atomic_store(&me->holding, (uint32_t)ret);
+				if (chance(30))
+					sleep_ms(1 + rnd_below(5));
+				task_done(me, ret, e);
+				atomic_store(&me->holding, 0);
+			}
 			continue;
 		}
 		if (ret == 0) {
@@ -534,7 +600,7 @@ static void consumer(uint32_t id)
 			if (!atomic_load(&sh->shutting))
 				fail_exit("end of stream before shutdown");
 			if (undone)
-				task_done(me, undone);
+				task_done(me, undone, NULL);
 			_exit(0);
 		}
 		if (ret == -EMSGSIZE && small) {
@@ -719,6 +785,7 @@ static bool wait_role(int qfd, enum role role, int secs)
 
 static void check_snapshot(int qfd, uint64_t *snapshots)
 {
+	uint64_t over_n = opt_redeliver ? (uint64_t)opt_cons * MAX_BATCH : 0;
 	struct mpq_stat st;
 	int r = q_stat(qfd, &st);
 
@@ -727,22 +794,131 @@ static void check_snapshot(int qfd, uint64_t *snapshots)
 		return;
 	}
 	(*snapshots)++;
-	/* Nothing is discarded: no immediate shutdown in this test. */
-	if (st.total_puts != st.total_gets + st.qsize || st.discarded)
-		report("snapshot: total_puts %llu != total_gets %llu + qsize %llu (discarded %llu)",
+	/*
+	 * Nothing is discarded (no immediate shutdown in this test) nor
+	 * dead-lettered (no max_deliveries).
+	 */
+	if (st.total_puts + st.redelivered != st.total_gets + st.qsize ||
+	    st.discarded || st.dead_lettered)
+		report("snapshot: total_puts %llu + redelivered %llu != total_gets %llu + qsize %llu (discarded %llu, dead-lettered %llu)",
 		       (unsigned long long)st.total_puts,
+		       (unsigned long long)st.redelivered,
 		       (unsigned long long)st.total_gets,
 		       (unsigned long long)st.qsize,
-		       (unsigned long long)st.discarded);
-	if (st.qsize > opt_maxsize || st.bytes > opt_maxbytes)
+		       (unsigned long long)st.discarded,
+		       (unsigned long long)st.dead_lettered);
+	if (!opt_redeliver && (st.in_flight || st.redelivered))
+		report("snapshot: in_flight %llu redelivered %llu without redelivery",
+		       (unsigned long long)st.in_flight,
+		       (unsigned long long)st.redelivered);
+	/*
+	 * A put is admitted only within the limits, but with redelivery a
+	 * consumer's death gives back what it held regardless of them: at
+	 * most MAX_BATCH messages for each of the opt_cons consumers alive.
+	 */
+	if (st.qsize > opt_maxsize + over_n ||
+	    st.bytes > opt_maxbytes + over_n * opt_msgsize)
 		report("snapshot: qsize %llu bytes %llu over the limits",
 		       (unsigned long long)st.qsize,
 		       (unsigned long long)st.bytes);
-	/* task_done never exceeds the gets, so unfinished >= qsize. */
-	if (st.unfinished < st.qsize)
-		report("snapshot: unfinished %llu < qsize %llu",
+	/*
+	 * task_done never exceeds the gets, so unfinished >= qsize; with
+	 * redelivery only an acknowledgment lowers it, so what is in flight
+	 * is unfinished too.
+	 */
+	if (st.unfinished < st.qsize + st.in_flight)
+		report("snapshot: unfinished %llu < qsize %llu + in_flight %llu",
 		       (unsigned long long)st.unfinished,
-		       (unsigned long long)st.qsize);
+		       (unsigned long long)st.qsize,
+		       (unsigned long long)st.in_flight);
+}
+
+/*
+ * Fill @bound[p] with one past the highest seq producer p may have put:
+ * its recorded puts, plus the batch in flight if it was killed in it.
+ */
+static void put_bounds(uint32_t nprod, uint64_t *bound, uint64_t *recorded,
+		       uint64_t *inflight_killed)
+{
+	for (uint32_t p = 0; p < nprod; p++) {
+		struct prod_rec *pr = &sh->prod[p];
+		uint64_t ok = __atomic_load_n(&pr->puts_ok, __ATOMIC_SEQ_CST);
+		uint32_t inf = atomic_load(&pr->inflight);
+
+		*recorded += ok;
+		bound[p] = ok;
+		if (inf && atomic_load(&pr->killed)) {
+			bound[p] += inf;
+			*inflight_killed += inf;
+		} else if (inf) {
+			report("producer %u exited with a put in flight", p);
+		}
+	}
+}
+
+/*
+ * Successful puts whose producer was killed before recording them: no
+ * more than the killed producers had in flight, and at least the @u_del
+ * of them that were delivered.
+ */
+static uint64_t unrecorded_puts(const struct mpq_stat *st, uint64_t recorded,
+				uint64_t inflight_killed, uint64_t u_del)
+{
+	uint64_t unrecorded;
+
+	unrecorded = st->total_puts >= recorded ? st->total_puts - recorded : 0;
+	if (st->total_puts < recorded)
+		report("total_puts %llu < %llu puts recorded",
+		       (unsigned long long)st->total_puts,
+		       (unsigned long long)recorded);
+	if (unrecorded > inflight_killed || u_del > unrecorded)
+		report("%llu unrecorded puts (%llu delivered), killed producers had %llu in flight",
+		       (unsigned long long)unrecorded, (unsigned long long)u_del,
+		       (unsigned long long)inflight_killed);
+	return unrecorded;
+}
+
+/* What the walk over the delivery log counts. */
+struct log_counts {
+	uint64_t delivered, corrupt, phantom, pending_killed, pending_live;
+};
+
+/*
+ * Count log entry @i in @n. True if it records a delivery that is sound:
+ * not corrupt and of a message that may have been put (below @bound).
+ */
+static bool log_entry_ok(uint64_t i, const uint64_t *bound,
+			 struct log_counts *n)
+{
+	struct logent *e = &logv[i];
+	uint32_t state = atomic_load(&e->state);
+
+	if (state == ENT_PENDING) {
+		if (e->consumer < atomic_load(&sh->ncons) &&
+		    atomic_load(&sh->cons[e->consumer].killed))
+			n->pending_killed++;
+		else
+			n->pending_live++;
+		return false;
+	}
+	if (state != ENT_DONE && state != ENT_ACKED)
+		return false;
+	n->delivered++;
+	if (e->flags & ENT_CORRUPT) {
+		if (n->corrupt++ < 5)
+			report("corrupt message at log %llu (consumer %u producer %u seq %llu)",
+			       (unsigned long long)i, e->consumer,
+			       e->producer, (unsigned long long)e->seq);
+		return false;
+	}
+	if (e->seq >= bound[e->producer]) {
+		if (n->phantom++ < 5)
+			report("producer %u seq %llu delivered but never put (puts_ok %llu)",
+			       e->producer, (unsigned long long)e->seq,
+			       (unsigned long long)__atomic_load_n(&sh->prod[e->producer].puts_ok, __ATOMIC_SEQ_CST));
+		return false;
+	}
+	return true;
 }
 
 /* Check the delivery log against the producers' records and the stat. */
@@ -752,8 +928,8 @@ static void verify(const struct mpq_stat *st)
 	uint64_t nlog = __atomic_load_n(&sh->log_next, __ATOMIC_SEQ_CST);
 	uint64_t **seen = calloc(nprod, sizeof(*seen));
 	uint64_t *bound = calloc(nprod, sizeof(*bound));
-	uint64_t delivered = 0, corrupt = 0, dup = 0, phantom = 0, order = 0;
-	uint64_t pending_killed = 0, pending_live = 0, missing = 0, u_del = 0;
+	struct log_counts n = {};
+	uint64_t dup = 0, order = 0, missing = 0, u_del = 0;
 	uint64_t recorded = 0, inflight_killed = 0, td = 0, td_pending = 0;
 	uint64_t lost, unrecorded;
 
@@ -761,19 +937,8 @@ static void verify(const struct mpq_stat *st)
 		report("out of memory for the verification");
 		return;
 	}
+	put_bounds(nprod, bound, &recorded, &inflight_killed);
 	for (uint32_t p = 0; p < nprod; p++) {
-		struct prod_rec *pr = &sh->prod[p];
-		uint64_t ok = __atomic_load_n(&pr->puts_ok, __ATOMIC_SEQ_CST);
-		uint32_t inf = atomic_load(&pr->inflight);
-
-		recorded += ok;
-		bound[p] = ok;
-		if (inf && atomic_load(&pr->killed)) {
-			bound[p] += inf;
-			inflight_killed += inf;
-		} else if (inf) {
-			report("producer %u exited with a put in flight", p);
-		}
 		/* Index + 1 of the entry that delivered each seq, 0: none. */
 		seen[p] = calloc(bound[p] + 1, sizeof(uint64_t));
 		if (!seen[p]) {
@@ -789,33 +954,9 @@ static void verify(const struct mpq_stat *st)
 
 	for (uint64_t i = 0; i < nlog; i++) {
 		struct logent *e = &logv[i];
-		uint32_t state = atomic_load(&e->state);
 
-		if (state == ENT_PENDING) {
-			if (e->consumer < ncons &&
-			    atomic_load(&sh->cons[e->consumer].killed))
-				pending_killed++;
-			else
-				pending_live++;
+		if (!log_entry_ok(i, bound, &n))
 			continue;
-		}
-		if (state != ENT_DONE)
-			continue;
-		delivered++;
-		if (e->flags & ENT_CORRUPT) {
-			if (corrupt++ < 5)
-				report("corrupt message at log %llu (consumer %u producer %u seq %llu)",
-				       (unsigned long long)i, e->consumer,
-				       e->producer, (unsigned long long)e->seq);
-			continue;
-		}
-		if (e->seq >= bound[e->producer]) {
-			if (phantom++ < 5)
-				report("producer %u seq %llu delivered but never put (puts_ok %llu)",
-				       e->producer, (unsigned long long)e->seq,
-				       (unsigned long long)__atomic_load_n(&sh->prod[e->producer].puts_ok, __ATOMIC_SEQ_CST));
-			continue;
-		}
 		if (seen[e->producer][e->seq]) {
 			if (dup++ < 5)
 				report("producer %u seq %llu delivered twice (log %llu and %llu)",
@@ -866,29 +1007,20 @@ static void verify(const struct mpq_stat *st)
 	free(seen);
 	free(bound);
 
-	if (pending_live)
+	if (n.pending_live)
 		report("%llu log entries left pending by consumers that were not killed",
-		       (unsigned long long)pending_live);
+		       (unsigned long long)n.pending_live);
 	/* Messages the kernel handed out that no log entry records. */
-	lost = st->total_gets >= delivered ? st->total_gets - delivered : 0;
-	if (st->total_gets < delivered)
+	lost = st->total_gets >= n.delivered ? st->total_gets - n.delivered : 0;
+	if (st->total_gets < n.delivered)
 		report("total_gets %llu < %llu deliveries logged",
 		       (unsigned long long)st->total_gets,
-		       (unsigned long long)delivered);
-	if (lost > pending_killed)
+		       (unsigned long long)n.delivered);
+	if (lost > n.pending_killed)
 		report("%llu messages lost, but killed consumers had only %llu gets pending",
 		       (unsigned long long)lost,
-		       (unsigned long long)pending_killed);
-	/* Successful puts whose producer was killed before recording them. */
-	unrecorded = st->total_puts >= recorded ? st->total_puts - recorded : 0;
-	if (st->total_puts < recorded)
-		report("total_puts %llu < %llu puts recorded",
-		       (unsigned long long)st->total_puts,
-		       (unsigned long long)recorded);
-	if (unrecorded > inflight_killed || u_del > unrecorded)
-		report("%llu unrecorded puts (%llu delivered), killed producers had %llu in flight",
-		       (unsigned long long)unrecorded, (unsigned long long)u_del,
-		       (unsigned long long)inflight_killed);
+		       (unsigned long long)n.pending_killed);
+	unrecorded = unrecorded_puts(st, recorded, inflight_killed, u_del);
 	/* Everything queued was delivered or taken by a killed consumer. */
 	if (lost != missing + (unrecorded - u_del))
 		report("%llu recorded puts and %llu unrecorded ones undelivered, but %llu messages lost",
@@ -908,15 +1040,198 @@ static void verify(const struct mpq_stat *st)
 	       (unsigned long long)unrecorded, (unsigned long long)u_del);
 	ksft_print_msg("gets: %llu by the kernel, %llu logged, %llu taken by killed consumers (%llu gets were pending)\n",
 	       (unsigned long long)st->total_gets,
-	       (unsigned long long)delivered, (unsigned long long)lost,
-	       (unsigned long long)pending_killed);
+	       (unsigned long long)n.delivered, (unsigned long long)lost,
+	       (unsigned long long)n.pending_killed);
 	ksft_print_msg("checks: %llu corrupt, %llu duplicates, %llu never put, %llu out of order, %llu recorded puts undelivered\n",
-	       (unsigned long long)corrupt, (unsigned long long)dup,
-	       (unsigned long long)phantom, (unsigned long long)order,
+	       (unsigned long long)n.corrupt, (unsigned long long)dup,
+	       (unsigned long long)n.phantom, (unsigned long long)order,
 	       (unsigned long long)missing);
 	ksft_print_msg("task_done: %llu returned, %llu in flight when killed; unfinished %llu\n",
 	       (unsigned long long)td, (unsigned long long)td_pending,
 	       (unsigned long long)st->unfinished);
+}
+
+/* One sighting of a message in the log, for the redelivery checks. */
+struct sighting {
+	uint32_t producer;
+	uint32_t deliveries;
+	uint64_t seq;
+	uint64_t idx;		/* its log entry */
+};
+
+static int sighting_cmp(const void *a, const void *b)
+{
+	const struct sighting *x = a, *y = b;
+
+	if (x->producer != y->producer)
+		return x->producer < y->producer ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->deliveries != y->deliveries)
+		return x->deliveries < y->deliveries ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Was log entry @e acknowledged by a task done its consumer died in? */
+static bool acked_in_kill(const struct logent *e)
+{
+	const struct cons_rec *c = &sh->cons[e->consumer];
+
+	return atomic_load(&e->state) == ENT_DONE &&
+		atomic_load(&c->killed) && atomic_load(&c->td_pending);
+}
+
+/*
+ * The redelivery ledger: every message put was acknowledged exactly once,
+ * by its last delivery; every earlier delivery came back, and each
+ * sighting carries a delivery count of its own.
+ */
+static void verify_redeliver(const struct mpq_stat *st)
+{
+	uint32_t nprod = atomic_load(&sh->nprod), ncons = atomic_load(&sh->ncons);
+	uint64_t nlog = __atomic_load_n(&sh->log_next, __ATOMIC_SEQ_CST);
+	struct sighting *sv = calloc(nlog + 1, sizeof(*sv));
+	uint64_t *bound = calloc(nprod, sizeof(*bound));
+	struct log_counts n = {};
+	uint64_t recorded = 0, inflight_killed = 0, nsv = 0, nocount = 0;
+	uint64_t unacked_live = 0, messages = 0, acked = 0;
+	uint64_t twice = 0, after_ack = 0, unacked = 0, unflagged = 0;
+	uint64_t dup_msgs = 0, extra = 0, gets = 0, redelivered = 0;
+	uint64_t seen_recorded = 0, u_del = 0, in_kill = 0;
+	uint64_t unrecorded, lost;
+
+	if (!sv || !bound) {
+		report("out of memory for the verification");
+		return;
+	}
+	put_bounds(nprod, bound, &recorded, &inflight_killed);
+
+	for (uint64_t i = 0; i < nlog; i++) {
+		struct logent *e = &logv[i];
+		uint32_t state = atomic_load(&e->state);
+		bool killed = e->consumer < ncons &&
+			atomic_load(&sh->cons[e->consumer].killed);
+
+		if (!log_entry_ok(i, bound, &n))
+			continue;
+		if (!e->deliveries && nocount++ < 5)
+			report("producer %u seq %llu got with delivery count 0",
+			       e->producer, (unsigned long long)e->seq);
+		if (state == ENT_DONE && !killed && unacked_live++ < 5)
+			report("producer %u seq %llu left unacknowledged by consumer %u, which was not killed",
+			       e->producer, (unsigned long long)e->seq,
+			       e->consumer);
+		sv[nsv++] = (struct sighting){
+			.producer = e->producer, .deliveries = e->deliveries,
+			.seq = e->seq, .idx = i,
+		};
+	}
+	qsort(sv, nsv, sizeof(*sv), sighting_cmp);
+
+	for (uint64_t i = 0, j; i < nsv; i = j) {
+		const struct sighting *last;
+		const struct logent *le;
+		uint64_t nacks = 0;
+
+		for (j = i; j < nsv && sv[j].producer == sv[i].producer &&
+		     sv[j].seq == sv[i].seq; j++) {
+			if (atomic_load(&logv[sv[j].idx].state) == ENT_ACKED)
+				nacks++;
+			if (j > i && sv[j].deliveries == sv[j - 1].deliveries &&
+			    unflagged++ < 5)
+				report("producer %u seq %llu seen twice with delivery count %u (log %llu and %llu)",
+				       sv[j].producer,
+				       (unsigned long long)sv[j].seq,
+				       sv[j].deliveries,
+				       (unsigned long long)sv[j - 1].idx,
+				       (unsigned long long)sv[j].idx);
+		}
+		messages++;
+		if (j - i > 1) {
+			dup_msgs++;
+			extra += j - i - 1;
+		}
+		last = &sv[j - 1];
+		le = &logv[last->idx];
+		/* Got that many times; it came back each time but the last. */
+		gets += last->deliveries;
+		redelivered += last->deliveries ? last->deliveries - 1 : 0;
+		if (sv[i].seq < __atomic_load_n(&sh->prod[sv[i].producer].puts_ok,
+						 __ATOMIC_SEQ_CST))
+			seen_recorded++;
+		else
+			u_del++;
+		if (nacks > 1) {
+			if (twice++ < 5)
+				report("producer %u seq %llu acknowledged %llu times",
+				       last->producer,
+				       (unsigned long long)last->seq,
+				       (unsigned long long)nacks);
+		} else if (nacks == 1 && atomic_load(&le->state) != ENT_ACKED) {
+			if (after_ack++ < 5)
+				report("producer %u seq %llu acknowledged, then delivered again (count %u)",
+				       last->producer,
+				       (unsigned long long)last->seq,
+				       last->deliveries);
+		} else if (nacks == 0 && !acked_in_kill(le)) {
+			if (unacked++ < 5)
+				report("producer %u seq %llu never acknowledged (last delivery %u, log %llu)",
+				       last->producer,
+				       (unsigned long long)last->seq,
+				       last->deliveries,
+				       (unsigned long long)last->idx);
+		} else {
+			acked++;
+			in_kill += !nacks;
+		}
+	}
+	free(sv);
+	free(bound);
+
+	if (n.pending_live)
+		report("%llu log entries left pending by consumers that were not killed",
+		       (unsigned long long)n.pending_live);
+	unrecorded = unrecorded_puts(st, recorded, inflight_killed, u_del);
+	/* Put, but never seen, or seen and never acknowledged. */
+	lost = (recorded - seen_recorded) +
+		(unrecorded > u_del ? unrecorded - u_del : 0) + unacked;
+	if (lost)
+		report("%llu messages lost: %llu recorded puts never delivered, %llu unrecorded ones, %llu never acknowledged",
+		       (unsigned long long)lost,
+		       (unsigned long long)(recorded - seen_recorded),
+		       (unsigned long long)(unrecorded > u_del ? unrecorded - u_del : 0),
+		       (unsigned long long)unacked);
+	if (gets != st->total_gets)
+		report("the delivery counts seen add up to %llu gets, the kernel made %llu",
+		       (unsigned long long)gets,
+		       (unsigned long long)st->total_gets);
+	if (redelivered != st->redelivered)
+		report("the delivery counts seen add up to %llu redeliveries, the kernel counted %llu",
+		       (unsigned long long)redelivered,
+		       (unsigned long long)st->redelivered);
+	if (st->unfinished || st->in_flight)
+		report("after the drain: unfinished %llu, in_flight %llu",
+		       (unsigned long long)st->unfinished,
+		       (unsigned long long)st->in_flight);
+
+	ksft_print_msg("gets: %llu by the kernel, %llu logged, %llu pending in killed consumers\n",
+	       (unsigned long long)st->total_gets,
+	       (unsigned long long)n.delivered,
+	       (unsigned long long)n.pending_killed);
+	ksft_print_msg("checks: %llu corrupt, %llu never put, %llu without a delivery count, %llu unflagged duplicates, %llu acknowledged twice, %llu delivered after their acknowledgment, %llu left unacknowledged by live consumers\n",
+	       (unsigned long long)n.corrupt, (unsigned long long)n.phantom,
+	       (unsigned long long)nocount, (unsigned long long)unflagged,
+	       (unsigned long long)twice, (unsigned long long)after_ack,
+	       (unsigned long long)unacked_live);
+	ksft_print_msg("redelivery: %llu messages put (%llu by killed producers, unrecorded), %llu seen, %llu acknowledged once (%llu by a task done its consumer was killed in), lost %llu\n",
+	       (unsigned long long)st->total_puts, (unsigned long long)unrecorded,
+	       (unsigned long long)messages, (unsigned long long)acked, (unsigned long long)in_kill,
+	       (unsigned long long)lost);
+	ksft_print_msg("redelivery: redelivered %llu by stat, %llu by the ledger; %llu messages seen more than once (%llu extra sightings, %llu unflagged)\n",
+	       (unsigned long long)st->redelivered,
+	       (unsigned long long)redelivered,
+	       (unsigned long long)dup_msgs, (unsigned long long)extra,
+	       (unsigned long long)unflagged);
 }
 
 static void print_counters(void)
@@ -949,8 +1264,9 @@ static void print_counters(void)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-t SECONDS] [-p PRODUCERS] [-c CONSUMERS] [-m MSGSIZE_MAX]\n"
-		"          [-q MAXSIZE] [-b MAXBYTES] [-k KILLS_PER_SEC] [-s SEED]\n",
+		"usage: %s [-r] [-t SECONDS] [-p PRODUCERS] [-c CONSUMERS] [-m MSGSIZE_MAX]\n"
+		"          [-q MAXSIZE] [-b MAXBYTES] [-k KILLS_PER_SEC] [-s SEED]\n"
+		"  -r  redelivery: MPQ_CREATE_REDELIVER, consumers REOPEN and acknowledge\n",
 		prog);
 	exit(2);
 }
@@ -958,6 +1274,8 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	uint64_t snapshots = 0, kills[2] = {}, signals = 0, stops = 0;
+	uint64_t kills_holding = 0;
+	bool joined = true;
 	sigset_t pipeset, pending;
 	struct mpq_create cr = {};
 	struct mpq_stat st;
@@ -968,8 +1286,9 @@ int main(int argc, char **argv)
 	char buf[64];
 
 	opt_seed = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
-	while ((opt = getopt(argc, argv, "t:p:c:m:q:b:k:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "rt:p:c:m:q:b:k:s:h")) != -1) {
 		switch (opt) {
+		case 'r': opt_redeliver = true; break;
 		case 't': opt_time = strtoul(optarg, NULL, 0); break;
 		case 'p': opt_prod = strtoul(optarg, NULL, 0); break;
 		case 'c': opt_cons = strtoul(optarg, NULL, 0); break;
@@ -992,7 +1311,8 @@ int main(int argc, char **argv)
 		ksft_exit_skip("%s: %s\n", MPQ_CONTROL_PATH, strerror(-r));
 	close(r);
 	ksft_set_plan(1);
-	ksft_print_msg("torture: %u producers, %u consumers, %u s, msgsize_max %llu, maxsize %llu, maxbytes %llu, %.1f kills/s, seed %llu\n",
+	ksft_print_msg("torture%s: %u producers, %u consumers, %u s, msgsize_max %llu, maxsize %llu, maxbytes %llu, %.1f kills/s, seed %llu\n",
+	       opt_redeliver ? " (redelivery)" : "",
 	       opt_prod, opt_cons, opt_time, (unsigned long long)opt_msgsize,
 	       (unsigned long long)opt_maxsize, (unsigned long long)opt_maxbytes,
 	       opt_kills, (unsigned long long)opt_seed);
@@ -1014,6 +1334,7 @@ int main(int argc, char **argv)
 	cr.msgsize_max = opt_msgsize;
 	cr.maxbytes = opt_maxbytes;
 	cr.mode = 0600;
+	cr.flags = opt_redeliver ? MPQ_CREATE_REDELIVER : 0;
 	memcpy(cr.name, qname, strlen(qname));
 	r = control_ioctl(MPQ_IOC_CREATE_NAMED, &cr);
 	if (r < 0) {
@@ -1028,6 +1349,7 @@ int main(int argc, char **argv)
 		mpq_remove(qname);
 		ksft_exit_fail();
 	}
+	parent_fd = qfd;	/* redelivery consumers REOPEN it */
 	/*
 	 * A put after shutdown must fail with EPIPE and raise no SIGPIPE;
 	 * workers inherit SIGUSR1 blocked until their handler is installed.
@@ -1061,6 +1383,9 @@ int main(int argc, char **argv)
 		if (!w->pid)
 			continue;
 		if (rnd_below(1000) < (unsigned int)(opt_kills * step_ms)) {
+			if (w->role == CONSUMER &&
+			    atomic_load(&sh->cons[w->id].holding))
+				kills_holding++;
 			atomic_store(killed_flag(w), 1);
 			kill(w->pid, SIGKILL);
 			kills[w->role]++;
@@ -1081,11 +1406,28 @@ int main(int argc, char **argv)
 	atomic_store(&sh->stop, 1);
 	wait_role(qfd, PRODUCER, 120);
 	check_snapshot(qfd, &snapshots);
+	if (opt_redeliver) {
+		/*
+		 * The consumers acknowledge everything, killed ones' messages
+		 * included once they come back: join returns before the
+		 * shutdown. Bounded: a lost message fails, it does not hang.
+		 */
+		struct __kernel_timespec dl = deadline_in_ms(60 * 1000);
+
+		r = q_join(qfd, &dl);
+		if (r) {
+			report("join after the producers finished: %s",
+			       strerror(-r));
+			dump_stuck(qfd);
+			joined = false;
+		}
+	}
 	atomic_store(&sh->shutting, 1);
 	r = q_shutdown(qfd, 0);
 	if (r)
 		report("shutdown: %s", strerror(-r));
-	wait_role(qfd, CONSUMER, 120);
+	/* After a failed join the drain cannot end: do not wait long. */
+	wait_role(qfd, CONSUMER, joined ? 120 : 10);
 	for (unsigned int i = 0; i < nworkers; i++)
 		if (workers[i].pid) {
 			kill(workers[i].pid, SIGKILL);
@@ -1097,11 +1439,14 @@ int main(int argc, char **argv)
 		report("final stat: %s", strerror(-r));
 		memset(&st, 0, sizeof(st));
 	}
-	if (st.qsize || st.bytes || st.total_puts != st.total_gets ||
+	if (st.qsize || st.bytes || st.in_flight ||
+	    st.total_puts + st.redelivered != st.total_gets ||
 	    st.state != MPQ_STATE_SHUTDOWN || st.getters || st.putters)
-		report("after the drain: qsize %llu bytes %llu puts %llu gets %llu state %u getters %u putters %u",
+		report("after the drain: qsize %llu bytes %llu in_flight %llu puts %llu redelivered %llu gets %llu state %u getters %u putters %u",
 		       (unsigned long long)st.qsize, (unsigned long long)st.bytes,
+		       (unsigned long long)st.in_flight,
 		       (unsigned long long)st.total_puts,
+		       (unsigned long long)st.redelivered,
 		       (unsigned long long)st.total_gets, st.state, st.getters,
 		       st.putters);
 	r = (int)q_get(qfd, buf, sizeof(buf), MPQ_XFER_NONBLOCK, NULL);
@@ -1122,11 +1467,21 @@ int main(int argc, char **argv)
 	       (unsigned long long)kills[PRODUCER],
 	       (unsigned long long)kills[CONSUMER], (unsigned long long)signals,
 	       (unsigned long long)stops, (unsigned long long)snapshots);
+	if (opt_redeliver)
+		ksft_print_msg("redelivery: %llu consumer kills between a get and its task done\n",
+			       (unsigned long long)kills_holding);
 	print_counters();
-	verify(&st);
+	if (opt_redeliver)
+		verify_redeliver(&st);
+	else
+		verify(&st);
 
-	/* Finish the accounting: join must then return at once. */
-	if (st.unfinished) {
+	/*
+	 * Finish the accounting: join must then return at once. With
+	 * redelivery only the consumers' acknowledgments may do it (the
+	 * parent's file holds nothing), and verify_redeliver checked they did.
+	 */
+	if (st.unfinished && !opt_redeliver) {
 		r = q_task_done(qfd, st.unfinished);
 		if (r)
 			report("task_done(%llu): %s",
