@@ -461,6 +461,8 @@ function method() {
 	print "  size and topology in the same guest, one after the other; then"
 	print "  ``tests/bench/mpq-scale``, whose table of costs against the number of named"
 	print "  queues and of blocked getters is ``bench-scale.rst`` beside this page."
+	print "  mpq-bridge's throughput against redis-benchmark is ``bench-bridge.rst``"
+	print "  (``tests/bench/bridge.sh``, run on its own)."
 	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
 	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
 	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\") or as many IORING_OP_WRITE/READ"
