@@ -1009,12 +1009,12 @@ static bool mpq_poll_wants_pri(poll_table *pt)
 __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 			poll_table *pt)
 {
+	bool pri = mpq_poll_wants_pri(pt);
 	__poll_t mask = 0;
 
 	/* Queued before looking under the lock: see struct mpq_wake. */
 	poll_wait(file, &q->pollq, pt);
-	if (mpq_poll_wants_pri(pt) &&
-	    (poll_requested_events(pt) & EPOLLPRI))
+	if (pri && (poll_requested_events(pt) & EPOLLPRI))
 		poll_wait(file, &q->idleq, pt);
 	spin_lock(&q->lock);
 	if (q->qsize || mpq_ended(q))
@@ -1025,7 +1025,7 @@ __poll_t mpq_queue_poll(struct mpq_queue *q, struct file *file,
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (q->state != MPQ_STATE_OPEN)
 		mask |= EPOLLHUP;
-	if (!q->unfinished && mpq_poll_wants_pri(pt))
+	if (!q->unfinished && pri)
 		mask |= EPOLLPRI;
 	spin_unlock(&q->lock);
 	return mask;
