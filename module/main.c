@@ -318,37 +318,27 @@ static int mpq_deadline(const struct __kernel_timespec *ts, u32 flags,
 }
 
 /*
- * Copy @msg's payload from @from, segment by segment. All of it or an
- * error: one write(), writev() or put is one message, never part of one.
+ * Copy @msg's payload from @from, piece by piece. All of it or an error:
+ * one write(), writev() or put is one message, never part of one.
  */
 static int mpq_msg_copy_in(struct mpq_msg *msg, struct iov_iter *from)
 {
-	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
-	struct mpq_msgseg *seg;
+	struct mpq_chunk c;
 
-	if (!copy_from_iter_full(msg->data, alen, from))
-		return -EFAULT;
-	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
-		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
-		if (!copy_from_iter_full(seg->data, alen, from))
+	for (mpq_chunk_first(&c, msg); c.len; mpq_chunk_next(&c))
+		if (!copy_from_iter_full(c.buf, c.len, from))
 			return -EFAULT;
-	}
 	return 0;
 }
 
-/* Copy @msg's payload to @to, segment by segment. */
+/* Copy @msg's payload to @to, piece by piece. */
 static int mpq_msg_copy_out(struct iov_iter *to, const struct mpq_msg *msg)
 {
-	size_t alen = mpq_msg_headlen(msg->len), left = msg->len - alen;
-	const struct mpq_msgseg *seg;
+	struct mpq_chunk c;
 
-	if (copy_to_iter(msg->data, alen, to) != alen)
-		return -EFAULT;
-	for (seg = msg->next; seg; seg = seg->next, left -= alen) {
-		alen = min_t(size_t, left, MPQ_SEG_DATALEN);
-		if (copy_to_iter(seg->data, alen, to) != alen)
+	for (mpq_chunk_first(&c, msg); c.len; mpq_chunk_next(&c))
+		if (copy_to_iter(c.buf, c.len, to) != c.len)
 			return -EFAULT;
-	}
 	return 0;
 }
 
@@ -1300,9 +1290,12 @@ static int __init mpq_init(void)
 {
 	int ret;
 
-	ret = rhashtable_init(&mpq_by_name, &mpq_name_params);
+	ret = mpq_msg_cache_init();
 	if (ret)
 		return ret;
+	ret = rhashtable_init(&mpq_by_name, &mpq_name_params);
+	if (ret)
+		goto msg_cache;
 	ret = alloc_chrdev_region(&mpq_devt, 0, MPQ_MINORS, "mpq");
 	if (ret)
 		goto names;
@@ -1341,6 +1334,8 @@ unregister:
 	unregister_chrdev_region(mpq_devt, MPQ_MINORS);
 names:
 	rhashtable_destroy(&mpq_by_name);
+msg_cache:
+	mpq_msg_cache_exit();
 	return ret;
 }
 
@@ -1354,6 +1349,7 @@ static void __exit mpq_exit(void)
 	unregister_chrdev_region(mpq_devt, MPQ_MINORS);
 	idr_destroy(&mpq_minors);
 	rhashtable_destroy(&mpq_by_name);
+	mpq_msg_cache_exit();
 }
 
 module_init(mpq_init);

@@ -14,37 +14,98 @@
 #include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/cache.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/mpq.h>
 
 /*
- * A message: this header and the start of the payload in one allocation,
- * the rest in segments chained from @next, as ipc/msgutil.c does. No
- * allocation is larger than a page and none is rounded up to twice its
- * size by kmalloc's power-of-two buckets, so a queued message costs its
- * payload plus a few dozen bytes at every size (see mpq_msg_alloc()).
+ * A message. A small one is a single kmalloc() allocation, its payload
+ * right after the header; any other has its header from a cache of its
+ * own (mpq_msg_cache in queue.c, exactly sizeof(struct mpq_msg) per
+ * object) and its payload apart, in chunks (struct mpq_chunk): a page from
+ * the page allocator for each whole page of it, then the tail from
+ * kmalloc(). A page's page_private() points at the chunk after it. No
+ * allocation is larger than a page, and a queued message costs its
+ * payload as kmalloc() would round it, plus at most 40 bytes, at every
+ * size (see mpq_msg_inline()).
  */
-struct mpq_msgseg {
-	struct mpq_msgseg *next;
-	char data[];
-};
-
 struct mpq_msg {
 	struct list_head link;
 	u32 len;			/* at most MPQ_MSGSIZE_HARD_MAX */
 	u32 redeliveries;		/* times it came back to the queue */
-	struct mpq_msgseg *next;
 	struct mpq_user *user;		/* charged for it, with a reference */
-	char data[];
+	union {
+		char *ext;		/* the payload apart: its first chunk */
+		DECLARE_FLEX_ARRAY(char, data);	/* the payload inline */
+	};
 };
 
-/* Payload bytes a segment carries: all of a page but its header. */
-#define MPQ_SEG_DATALEN		(PAGE_SIZE - sizeof(struct mpq_msgseg))
+#define MPQ_MSG_HDRLEN		offsetof(struct mpq_msg, data)
 
-/* Payload bytes in the message's own allocation, for a length of @len. */
-size_t mpq_msg_headlen(size_t len);
+/**
+ * mpq_msg_inline() - is the payload of a message of @len bytes inline?
+ * @len: the message's length.
+ *
+ * Up to 128 bytes always, so that a small message is one allocation;
+ * above, when the header fits in what kmalloc() would round the payload
+ * up to anyway. Otherwise the header apart costs less: 1 KiB inline would
+ * take the 2 KiB bucket.
+ *
+ * Return: true if the payload follows the header in one allocation.
+ */
+static inline bool mpq_msg_inline(size_t len)
+{
+	return len <= 128 ||
+	       (len <= PAGE_SIZE - MPQ_MSG_HDRLEN &&
+		MPQ_MSG_HDRLEN + len <= kmalloc_size_roundup(len));
+}
+
+/* A piece of a message's payload, walked with mpq_chunk_first()/_next(). */
+struct mpq_chunk {
+	char *buf;
+	size_t len;			/* of this piece; 0: no more */
+	size_t left;			/* of the payload, from @buf on */
+};
+
+static inline void mpq_chunk_set(struct mpq_chunk *c, char *buf, size_t left)
+{
+	c->buf = buf;
+	c->left = left;
+	c->len = min_t(size_t, left, PAGE_SIZE);
+}
+
+/**
+ * mpq_chunk_first() - the first piece of @msg's payload.
+ * @c: set to it.
+ * @msg: the message.
+ */
+static inline void mpq_chunk_first(struct mpq_chunk *c,
+				   const struct mpq_msg *msg)
+{
+	mpq_chunk_set(c, mpq_msg_inline(msg->len) ? (char *)msg->data :
+		      msg->ext, msg->len);
+}
+
+/**
+ * mpq_chunk_next() - the piece after @c, a length of 0 after the last.
+ * @c: the piece; set to the next.
+ *
+ * Only the last piece may be shorter than a page, and only a whole page
+ * has a successor, which its page_private() names.
+ */
+static inline void mpq_chunk_next(struct mpq_chunk *c)
+{
+	size_t left = c->left - c->len;
+
+	mpq_chunk_set(c, left ? (char *)page_private(virt_to_page(c->buf)) :
+		      NULL, left);
+}
+
+int mpq_msg_cache_init(void);
+void mpq_msg_cache_exit(void);
 
 /*
  * The kernel memory one user pins (user.c), in the spirit of

@@ -303,46 +303,61 @@ static void mpq_test_handoff(struct kunit *test)
 }
 
 /*
- * Every length is carried by the head and its segments exactly and no
- * allocation exceeds a page. Up to 16 KiB a message never costs more than
- * its payload alone would in kmalloc, plus 96 bytes (the 40-byte header
- * and the bucket of the last segment's tail); past that, its payload
- * plus 8 bytes a page and what the last segment's bucket rounds up.
+ * Every length is carried by its pieces exactly, no allocation exceeds a
+ * page, and the owner is charged what the allocators gave. A message
+ * costs its payload as kmalloc() alone would round it plus at most 64
+ * bytes (the 32-byte header inline, or the 40-byte one apart), and the
+ * sizes the benchmarks name cost payload + 40 at most: 64 bytes inline in
+ * the 96-byte bucket, 1 KiB and 16 KiB with their header apart.
  */
 static void mpq_test_msg_layout(struct kunit *test)
 {
 	static const size_t lens[] = {
-		1, 64, 128, 129, 200, 257, 480, 993, 1000, 1024, 2048, 4064,
-		4065, 4096, 5000, 16384, 65536, 262144, 262145,
+		1, 64, 128, 129, 160, 200, 257, 480, 993, 1000, 1024, 2048,
+		4064, 4065, 4096, 5000, 8192, 16384, 65536, 262144, 262145,
 	};
 	struct mpq_queue *q = test_queue(test);
 	long charged = atomic_long_read(&q->user->bytes);
-	const struct mpq_msgseg *seg;
+	struct mpq_chunk c;
 	struct mpq_msg *msg;
 	size_t carried, cost;
-	unsigned int i;
+	unsigned int i, pieces;
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		msg = mpq_msg_alloc(q->user, false, lens[i]);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
-		carried = mpq_msg_headlen(lens[i]);
-		cost = ksize(msg);
+		if (mpq_msg_inline(lens[i]))
+			cost = ksize(msg);
+		else
+			cost = kmem_cache_size(mpq_msg_cache);
 		KUNIT_EXPECT_LE(test, cost, PAGE_SIZE);
-		for (seg = msg->next; seg; seg = seg->next) {
-			KUNIT_EXPECT_LE(test, ksize(seg), PAGE_SIZE);
-			carried += min_t(size_t, lens[i] - carried,
-					 MPQ_SEG_DATALEN);
-			cost += ksize(seg);
+		carried = 0;
+		pieces = 0;
+		for (mpq_chunk_first(&c, msg); c.len; mpq_chunk_next(&c)) {
+			/* Each piece is writable, all of it. */
+			memset(c.buf, 0x5a, c.len);
+			carried += c.len;
+			pieces++;
+			if (mpq_msg_inline(lens[i]))
+				continue;
+			/* A whole page is a page; only the tail is kmalloc()ed. */
+			if (c.len == PAGE_SIZE) {
+				cost += PAGE_SIZE;
+				continue;
+			}
+			KUNIT_EXPECT_EQ(test, c.left, c.len);
+			KUNIT_EXPECT_LE(test, ksize(c.buf), PAGE_SIZE);
+			cost += ksize(c.buf);
 		}
 		KUNIT_EXPECT_EQ_MSG(test, carried, lens[i], "len %zu", lens[i]);
-		if (lens[i] <= SZ_16K)
-			KUNIT_EXPECT_LE_MSG(test, cost,
-					    kmalloc_size_roundup(lens[i]) + 96,
-					    "len %zu", lens[i]);
-		KUNIT_EXPECT_LE_MSG(test, cost,
-				    lens[i] + lens[i] / 256 + PAGE_SIZE / 2,
+		KUNIT_EXPECT_EQ_MSG(test, pieces, DIV_ROUND_UP(lens[i], PAGE_SIZE),
 				    "len %zu", lens[i]);
-		/* The owner is charged exactly what kmalloc gave. */
+		KUNIT_EXPECT_LE_MSG(test, cost,
+				    kmalloc_size_roundup(lens[i]) + 64,
+				    "len %zu", lens[i]);
+		if (lens[i] == 64 || lens[i] == SZ_1K || lens[i] == SZ_16K)
+			KUNIT_EXPECT_LE_MSG(test, cost, lens[i] + 40,
+					    "len %zu", lens[i]);
 		KUNIT_EXPECT_EQ_MSG(test, mpq_msg_cost(lens[i]), cost,
 				    "len %zu", lens[i]);
 		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
@@ -606,8 +621,21 @@ static struct kunit_case mpq_test_cases[] = {
 	{}
 };
 
+/* This module carries its own copy of the core, and of its cache. */
+static int mpq_test_suite_init(struct kunit_suite *suite)
+{
+	return mpq_msg_cache_init();
+}
+
+static void mpq_test_suite_exit(struct kunit_suite *suite)
+{
+	mpq_msg_cache_exit();
+}
+
 static struct kunit_suite mpq_test_suite = {
 	.name = "mpq_queue",
+	.suite_init = mpq_test_suite_init,
+	.suite_exit = mpq_test_suite_exit,
 	.test_cases = mpq_test_cases,
 };
 

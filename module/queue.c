@@ -36,38 +36,75 @@ struct mpq_waiter {
 	bool done;
 };
 
-/*
- * A payload that fits its kmalloc bucket alone but not with the header
- * (1 KiB in 1 KiB + 32) would take the next bucket, twice the size: the
- * header's worth of its tail goes to a small segment instead. Past a page,
- * the head takes a page and the rest goes in page-sized segments.
- */
-size_t mpq_msg_headlen(size_t len)
-{
-	size_t bucket;
+static struct kmem_cache *mpq_msg_cache;
 
-	if (len > PAGE_SIZE - sizeof(struct mpq_msg))
-		return PAGE_SIZE - sizeof(struct mpq_msg);
-	if (len <= 128)
-		return len;
-	bucket = roundup_pow_of_two(len);
-	if (sizeof(struct mpq_msg) + len > bucket)
-		return bucket - sizeof(struct mpq_msg);
-	return len;
+/* The headers of messages whose payload is apart (see mpq_msg_inline()). */
+int mpq_msg_cache_init(void)
+{
+	mpq_msg_cache = KMEM_CACHE(mpq_msg, SLAB_ACCOUNT);
+	return mpq_msg_cache ? 0 : -ENOMEM;
 }
 
-/* What mpq_msg_alloc(@len) takes from kmalloc, headers and rounding included. */
+void mpq_msg_cache_exit(void)
+{
+	kmem_cache_destroy(mpq_msg_cache);
+}
+
+/*
+ * What mpq_msg_alloc(@len) takes from the allocators: a header with the
+ * payload, or a header alone and the payload's whole pages and tail.
+ */
 size_t mpq_msg_cost(size_t len)
 {
-	size_t alen = mpq_msg_headlen(len), rest = len - alen;
-	size_t cost = kmalloc_size_roundup(sizeof(struct mpq_msg) + alen);
+	size_t tail = len % PAGE_SIZE;
 
-	/* A full segment is a page; only the last one may be smaller. */
-	cost += rest / MPQ_SEG_DATALEN * PAGE_SIZE;
-	if (rest % MPQ_SEG_DATALEN)
-		cost += kmalloc_size_roundup(sizeof(struct mpq_msgseg) +
-					     rest % MPQ_SEG_DATALEN);
-	return cost;
+	if (mpq_msg_inline(len))
+		return kmalloc_size_roundup(MPQ_MSG_HDRLEN + len);
+	return sizeof(struct mpq_msg) + len - tail +
+	       (tail ? kmalloc_size_roundup(tail) : 0);
+}
+
+/* Free the chunks of a payload of @len bytes apart, from @buf on. */
+static void mpq_chunks_free(char *buf, size_t len)
+{
+	struct page *page;
+
+	for (; len >= PAGE_SIZE; len -= PAGE_SIZE) {
+		page = virt_to_page(buf);
+		buf = (char *)page_private(page);
+		set_page_private(page, 0);
+		__free_page(page);
+	}
+	kfree(buf);
+}
+
+/*
+ * The chunks of a payload of @len bytes, built from the tail back so that
+ * each page can name its successor: the first, or NULL without memory.
+ */
+static char *mpq_chunks_alloc(size_t len)
+{
+	size_t tail = len % PAGE_SIZE, done;
+	char *next = NULL;
+	struct page *page;
+
+	if (tail) {
+		next = kmalloc(tail, GFP_KERNEL_ACCOUNT);
+		if (!next)
+			return NULL;
+	}
+	for (done = tail; done < len; done += PAGE_SIZE) {
+		page = alloc_page(GFP_KERNEL_ACCOUNT);
+		if (!page) {
+			mpq_chunks_free(next, done);
+			return NULL;
+		}
+		set_page_private(page, (unsigned long)next);
+		next = page_address(page);
+		/* A message may be up to a GiB: thousands of pages. */
+		cond_resched();
+	}
+	return next;
 }
 
 /*
@@ -77,36 +114,31 @@ size_t mpq_msg_cost(size_t len)
  */
 struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len)
 {
-	size_t alen = mpq_msg_headlen(len), cost = mpq_msg_cost(len);
-	struct mpq_msgseg *seg, **tail;
+	size_t cost = mpq_msg_cost(len);
+	bool inl = mpq_msg_inline(len);
 	struct mpq_msg *msg;
 	int ret;
 
 	ret = mpq_user_charge(user, cost, limited);
 	if (ret)
 		return ERR_PTR(ret);
-	msg = kmalloc(struct_size(msg, data, alen), GFP_KERNEL_ACCOUNT);
+	if (inl)
+		msg = kmalloc(MPQ_MSG_HDRLEN + len, GFP_KERNEL_ACCOUNT);
+	else
+		msg = kmem_cache_alloc(mpq_msg_cache, GFP_KERNEL_ACCOUNT);
 	if (!msg)
 		goto uncharge;
+	if (!inl) {
+		msg->ext = mpq_chunks_alloc(len);
+		if (!msg->ext) {
+			kmem_cache_free(mpq_msg_cache, msg);
+			goto uncharge;
+		}
+	}
 	msg->len = len;
 	msg->redeliveries = 0;
-	msg->next = NULL;
 	msg->user = user;
 	refcount_inc(&user->ref);
-	tail = &msg->next;
-	for (len -= alen; len; len -= alen) {
-		alen = min_t(size_t, len, MPQ_SEG_DATALEN);
-		seg = kmalloc(struct_size(seg, data, alen), GFP_KERNEL_ACCOUNT);
-		if (!seg) {
-			mpq_msg_free(msg);
-			return ERR_PTR(-ENOMEM);
-		}
-		seg->next = NULL;
-		*tail = seg;
-		tail = &seg->next;
-		/* A message may be up to a GiB: thousands of segments. */
-		cond_resched();
-	}
 	return msg;
 
 uncharge:
@@ -117,14 +149,12 @@ uncharge:
 /* Free @msg's memory; its charge and reference are the caller's to drop. */
 static void mpq_msg_release(struct mpq_msg *msg)
 {
-	struct mpq_msgseg *seg = msg->next, *next;
-
-	while (seg) {
-		next = seg->next;
-		kfree(seg);
-		seg = next;
+	if (mpq_msg_inline(msg->len)) {
+		kfree(msg);
+		return;
 	}
-	kfree(msg);
+	mpq_chunks_free(msg->ext, msg->len);
+	kmem_cache_free(mpq_msg_cache, msg);
 }
 
 /* Free @msg and give back its charge and its reference on its putter. */
