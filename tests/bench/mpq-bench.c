@@ -4,7 +4,9 @@
  * between processes, measured side by side in one run.
  *
  * Mechanisms: mpq with one message per write(2)/read(2), mpq batched with
- * MPQ_IOC_PUT_MANY/GET_MANY, POSIX mqueue, AF_UNIX SOCK_SEQPACKET, SysV
+ * MPQ_IOC_PUT_MANY/GET_MANY, mpq through io_uring batches, mpq with a task
+ * done after each read, on a plain queue and on a redelivery queue
+ * (MPQ_CREATE_REDELIVER), POSIX mqueue, AF_UNIX SOCK_SEQPACKET, SysV
  * msgsnd/msgrcv, and a pipe (a byte stream without message boundaries, the
  * one-copy-in, one-copy-out reference). Every queue holds the same number
  * of messages before a put blocks (--bound), as measured by filling it;
@@ -221,6 +223,7 @@ struct mech {
 	const char *name;
 	bool batched;
 	bool latency;		/* measured in the latency test */
+	bool tasks;		/* a task done per get: not in the memory test */
 	int (*open)(struct chan *c);
 	void (*close)(struct chan *c);
 	int (*set_nonblock)(struct chan *c, bool on);
@@ -298,6 +301,29 @@ static long chan_mpq_write(struct chan *c, struct xbuf *x)
 static long chan_mpq_read(struct chan *c, struct xbuf *x)
 {
 	return one_msg(q_read(c->rfd, x->data, c->size), c->size);
+}
+
+/*
+ * A JoinableQueue worker's get: the message, then its task done; on a
+ * redelivery queue that acknowledges it (all forked consumers share the
+ * one open file, which owns what they take).
+ */
+static long chan_mpq_read_done(struct chan *c, struct xbuf *x)
+{
+	long r = chan_mpq_read(c, x);
+
+	return r == 1 ? (q_task_done(c->rfd, 1) ? : 1) : r;
+}
+
+static int chan_mpq_redeliver_open(struct chan *c)
+{
+	int fd = mpq_new(c->bound, c->size, c->bound * c->size,
+			 MPQ_CREATE_CLOEXEC | MPQ_CREATE_REDELIVER);
+
+	if (fd < 0)
+		return fd;
+	c->rfd = c->wfd = fd;
+	return 0;
 }
 
 static long chan_mpq_put(struct chan *c, struct xbuf *x)
@@ -540,8 +566,8 @@ static long pipe_get(struct chan *c, struct xbuf *x)
 	return 1;
 }
 
-enum { MPQ, MPQ_BATCH, MPQ_URING, MQUEUE, SEQPACKET, SYSV, PIPE, MPQ_IOCTL,
-       NR_MECHS };
+enum { MPQ, MPQ_BATCH, MPQ_URING, MPQ_TD, MPQ_REDELIVER, MQUEUE, SEQPACKET,
+       SYSV, PIPE, MPQ_IOCTL, NR_MECHS };
 #define DEFAULT_MECHS	((1U << MPQ_IOCTL) - 1)
 
 #define MECH(n, o, c, nb, p, g)	.name = n, .open = o, .close = c, \
@@ -556,6 +582,11 @@ static const struct mech mechs[NR_MECHS] = {
 	[MPQ_URING] = { MECH("mpq-uring", chan_mpq_open, fds_close, flag_nonblock,
 			     chan_mpq_uring_put, chan_mpq_uring_get),
 			.batched = true },
+	[MPQ_TD] = { MECH("mpq-td", chan_mpq_open, fds_close, fds_nonblock,
+			  chan_mpq_write, chan_mpq_read_done), .tasks = true },
+	[MPQ_REDELIVER] = { MECH("mpq-redeliver", chan_mpq_redeliver_open,
+				 fds_close, fds_nonblock, chan_mpq_write,
+				 chan_mpq_read_done), .tasks = true },
 	[MQUEUE] = { MECH("mqueue", mqueue_open, mqueue_close,
 			  mqueue_nonblock, mqueue_put, mqueue_get),
 		     .latency = true },
@@ -1054,7 +1085,7 @@ static void tput_group(int s, const struct topo *t, int *group, int groups)
 		if (err[m]) {
 			const char *why = strerror(-err[m]);
 
-			fprintf(stderr, "  %-10s failed: %s\n", mechs[m].name,
+			fprintf(stderr, "  %-13s failed: %s\n", mechs[m].name,
 				why);
 			csv_row("tput", m, size, t->name, v, why);
 			failures++;
@@ -1070,7 +1101,7 @@ static void tput_group(int s, const struct topo *t, int *group, int groups)
 		v[C_MIN] = rates[m][0];
 		v[C_MAX] = rates[m][opt.rounds - 1];
 		v[C_ROUNDS] = opt.rounds;
-		fprintf(stderr, "  %-10s %10.0f msg/s %9.2f MB/s %7.3f cs/msg"
+		fprintf(stderr, "  %-13s %10.0f msg/s %9.2f MB/s %7.3f cs/msg"
 			"  (rounds %.0f..%.0f)\n", mechs[m].name, v[C_MSGS],
 			v[C_MB], v[C_CS], v[C_MIN], v[C_MAX]);
 		csv_row("tput", m, size, t->name, v, NULL);
@@ -1200,7 +1231,7 @@ static void lat_group(int s, bool samecpu, uint64_t **samples, int *group,
 		if (err[m] || !n[m]) {
 			const char *why = strerror(err[m] ? -err[m] : ETIME);
 
-			fprintf(stderr, "  %-10s failed: %s\n", mechs[m].name,
+			fprintf(stderr, "  %-13s failed: %s\n", mechs[m].name,
 				why);
 			csv_row("lat", m, size, topo, v, why);
 			failures++;
@@ -1215,7 +1246,7 @@ static void lat_group(int s, bool samecpu, uint64_t **samples, int *group,
 		v[C_MEAN] = sum / n[m] / 1e3;
 		v[C_SAMPLES] = n[m];
 		v[C_ROUNDS] = opt.rounds;
-		fprintf(stderr, "  %-10s p50 %9.1f us  p99 %9.1f us  "
+		fprintf(stderr, "  %-13s p50 %9.1f us  p99 %9.1f us  "
 			"(%zu round trips)\n", mechs[m].name, v[C_P50],
 			v[C_P99], n[m]);
 		csv_row("lat", m, size, topo, v, NULL);
@@ -1291,7 +1322,7 @@ static void cost_group(int s, int *group, int groups)
 		row_init(v);
 		v[C_CAPACITY] = capacity[m][s] >= 0 ? capacity[m][s] : NAN;
 		if (err[m]) {
-			fprintf(stderr, "  %-10s failed: %s\n", mechs[m].name,
+			fprintf(stderr, "  %-13s failed: %s\n", mechs[m].name,
 				strerror(-err[m]));
 			csv_row("cost", m, size, "1-proc", v, strerror(-err[m]));
 			failures++;
@@ -1299,7 +1330,7 @@ static void cost_group(int s, int *group, int groups)
 		}
 		v[C_NS] = median(ns[m], opt.rounds);
 		v[C_ROUNDS] = opt.rounds;
-		fprintf(stderr, "  %-10s %9.2f us per message (put + get)\n",
+		fprintf(stderr, "  %-13s %9.2f us per message (put + get)\n",
 			mechs[m].name, v[C_NS] / 1e3);
 		csv_row("cost", m, size, "1-proc", v, NULL);
 	}
@@ -1482,6 +1513,12 @@ static double per_msg(long long a, long long b, long n)
 	return a < 0 || b < 0 ? NAN : (double)(b - a) / n;
 }
 
+/* Batches and task dones queue what write() does: measured once, as mpq. */
+static bool mem_mech(int m)
+{
+	return (opt.mechs & (1U << m)) && !mechs[m].batched && !mechs[m].tasks;
+}
+
 static void mem_cell(int mech, size_t size, struct mem_result *res, int cell,
 		     int cells)
 {
@@ -1491,7 +1528,7 @@ static void mem_cell(int mech, size_t size, struct mem_result *res, int cell,
 	pid_t pid;
 	int st;
 
-	progress("[%d/%d] mem %-10s %8s: ", cell, cells,
+	progress("[%d/%d] mem %-13s %8s: ", cell, cells,
 		mechs[mech].name, size_str(size));
 	memset(res, 0, sizeof(*res));
 	pid = fork();
@@ -1632,8 +1669,10 @@ static void usage(FILE *f)
 "  --csv FILE          write every result to FILE\n"
 "  --sizes LIST        message sizes, e.g. 8,64,1K,16K,256K (the default)\n"
 "  --mem-sizes LIST    sizes for the memory test (default 64,1K,16K)\n"
-"  --mechs LIST        of mpq,mpq-batch,mpq-uring,mqueue,seqpacket,sysv,\n"
-"                      pipe (the default) and mpq-ioctl (MPQ_IOC_PUT/GET)\n"
+"  --mechs LIST        of mpq,mpq-batch,mpq-uring,mpq-td (a task done per\n"
+"                      get),mpq-redeliver (the same, MPQ_CREATE_REDELIVER),\n"
+"                      mqueue,seqpacket,sysv,pipe (the default) and\n"
+"                      mpq-ioctl (MPQ_IOC_PUT/GET)\n"
 "  --topologies LIST   of 1-1,4-4,8-1,1-8 (producers-consumers; all)\n"
 "  --tests LIST        of tput,lat,mem,cost (all)\n"
 "  --bound N           messages each queue holds (default 1000)\n"
@@ -1798,12 +1837,12 @@ int main(int argc, char **argv)
 		memcg_setup();
 		cells = 0;
 		for (m = 0; m < NR_MECHS; m++)
-			if ((opt.mechs & (1U << m)) && !mechs[m].batched)
+			if (mem_mech(m))
 				cells += opt.nr_mem_sizes;
 		cell = 0;
 		for (s = 0; s < opt.nr_mem_sizes; s++)
 			for (m = 0; m < NR_MECHS; m++)
-				if ((opt.mechs & (1U << m)) && !mechs[m].batched)
+				if (mem_mech(m))
 					mem_cell(m, opt.mem_sizes[s], memres,
 						 ++cell, cells);
 		memcg_teardown();

@@ -14,7 +14,12 @@
  * this measures. Needs root (past queues_per_user) and mpq.ko loaded;
  * `make bench` runs it in the guest. Prints a reStructuredText page.
  *
+ * With --targets FILE it also writes the target's rows for
+ * benchmarks.rst (tests/bench/report.awk): label, measured and 1 if met,
+ * tab-separated, for the largest row of each table against the first.
+ *
  * usage: mpq-scale [--queues N,N,...] [--waiters W,W,...] [--reps R]
+ *                  [--targets FILE]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -229,6 +234,50 @@ static const char *cell(char *buf, size_t size, double v, double base)
 	return buf;
 }
 
+/* "10" and "60000" as "10" and "60,000". */
+static const char *grouped(char *buf, size_t size, long n)
+{
+	if (n >= 1000)
+		snprintf(buf, size, "%ld,%03ld", n / 1000, n % 1000);
+	else
+		snprintf(buf, size, "%ld", n);
+	return buf;
+}
+
+/* The target rows: the last row of each table against its first. */
+static void write_targets(const char *path, const struct qcost *c, int nq,
+			  const long *waiters, const double *w, int nw)
+{
+	const struct qcost *l = &c[nq - 1];
+	const double last[5] = { l->create, l->open, l->close, l->remove,
+				 l->list_per_name };
+	const double first[5] = { c[0].create, c[0].open, c[0].close,
+				  c[0].remove, c[0].list_per_name };
+	char m[128], a[32], b[32];
+	size_t len = 0;
+	bool met = true;
+	FILE *f;
+	int k;
+
+	f = fopen(path, "w");
+	if (!f)
+		die(path, errno);
+	for (k = 0; k < 5; k++) {
+		len += snprintf(m + len, sizeof(m) - len, "%s%.2f×",
+				k ? ", " : "", last[k] / first[k]);
+		met = met && last[k] <= 1.5 * first[k];
+	}
+	fprintf(f, "create, open, close, remove, list with %s named queues ≤ 1.5× with %s\t%s\t%d\n",
+		grouped(a, sizeof(a), l->n), grouped(b, sizeof(b), c[0].n), m,
+		met);
+	fprintf(f, "a put handed to one of %s blocked getters ≤ 1.5× of %s\t%.2f×\t%d\n",
+		grouped(a, sizeof(a), waiters[nw - 1]),
+		grouped(b, sizeof(b), waiters[0]), w[nw - 1] / w[0],
+		w[nw - 1] <= 1.5 * w[0]);
+	if (fclose(f))
+		die(path, errno);
+}
+
 int main(int argc, char **argv)
 {
 	long queues[8] = { 10, 1000, 10000, 60000 }, waiters[8] = { 10, 100, 1000 };
@@ -236,6 +285,7 @@ int main(int argc, char **argv)
 	struct qcost c[8];
 	double w[8];
 	char r[5][32];
+	const char *targets = NULL;
 	long have = 0;
 
 	for (i = 1; i < argc; i++) {
@@ -245,8 +295,10 @@ int main(int argc, char **argv)
 			nw = parse_list(argv[++i], waiters, 8);
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--targets") && i + 1 < argc)
+			targets = argv[++i];
 		else {
-			fprintf(stderr, "usage: mpq-scale [--queues N,...] [--waiters W,...] [--reps R]\n");
+			fprintf(stderr, "usage: mpq-scale [--queues N,...] [--waiters W,...] [--reps R] [--targets FILE]\n");
 			return 2;
 		}
 	}
@@ -296,5 +348,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nw; i++)
 		printf("%-8ld  %s\n", waiters[i], cell(r[0], sizeof(r[0]), w[i], w[0]));
 	printf("========  ================\n");
+	if (targets)
+		write_targets(targets, c, nq, waiters, w, nw);
 	return 0;
 }

@@ -11,11 +11,13 @@
 
 BEGIN {
 	FS = ","
-	nmech = split("mpq mpq-batch mpq-uring mqueue seqpacket sysv pipe mpq-ioctl", MECH, " ")
+	nmech = split("mpq mpq-batch mpq-uring mpq-td mpq-redeliver mqueue seqpacket sysv pipe mpq-ioctl", MECH, " ")
 	ntopo = split("1-1 4-4 8-1 1-8", TOPO, " ")
 	NAME["mpq"] = "mpq, write/read"
 	NAME["mpq-batch"] = "mpq, batched"
 	NAME["mpq-uring"] = "mpq, io_uring batches"
+	NAME["mpq-td"] = "mpq, read + task done"
+	NAME["mpq-redeliver"] = "mpq redelivery queue, read + task done"
 	NAME["mqueue"] = "POSIX mqueue"
 	NAME["seqpacket"] = "AF_UNIX SOCK_SEQPACKET"
 	NAME["sysv"] = "SysV msgsnd/msgrcv"
@@ -212,7 +214,8 @@ function plot_data(    i, j, s, line, v) {
 	}
 }
 
-function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, mem) {
+function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, mem,
+		 c1, cq, cr, ct, line, f) {
 	title("Targets", "-")
 	print "All measured in this run, 64-byte messages unless a size is named."
 	print ""
@@ -225,6 +228,19 @@ function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, me
 		target("single-message mpq, 1→1, ≥ 1.2× mqueue",
 		       sprintf("%s msgs/s vs %s: %s", grp(s1), grp(mq), ratio(s1, mq)),
 		       s1 + 0 >= 1.2 * mq)
+	c1 = get("cost", "mpq", 64, "1-proc", "ns_per_msg")
+	cq = get("cost", "mqueue", 64, "1-proc", "ns_per_msg")
+	if (c1 != "" && cq != "")
+		target("single-message mpq, CPU per put + get ≤ mqueue's / 1.2 (0.83×)",
+		       sprintf("%s ns vs %s ns: %s", grp(c1), grp(cq),
+			       ratio(c1, cq)),
+		       c1 * 1.2 <= cq + 0)
+	cr = get("cost", "mpq-redeliver", 64, "1-proc", "ns_per_msg")
+	ct = get("cost", "mpq-td", 64, "1-proc", "ns_per_msg")
+	if (cr != "" && ct != "")
+		target("redelivery queue, CPU per put + get + task done ≤ 1.3× a plain queue's",
+		       sprintf("%s ns vs %s ns: %s", grp(cr), grp(ct), ratio(cr, ct)),
+		       cr + 0 <= 1.3 * ct)
 	if (b1 != "" && mq != "" && pp != "")
 		target("batched mpq, 1→1, ≥ 3× mqueue and ≥ pipe",
 		       sprintf("%s msgs/s: %s mqueue, %s pipe", grp(b1),
@@ -264,6 +280,11 @@ function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, me
 			       sprintf("%s B (%s)", num(mem), signed(mem - MSIZES[i])),
 			       mem + 0 <= MSIZES[i] + 64)
 	}
+	# mpq-scale's, from the same guest: label, measured, 1 if met.
+	if (scale_targets != "")
+		while ((getline line < scale_targets) > 0)
+			if (split(line, f, "\t") == 3)
+				target(f[1], f[2], f[3] == 1)
 	if (!ntarget)
 		print "None: this run did not measure what they compare."
 	print ""
@@ -466,7 +487,10 @@ function method() {
 	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
 	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
 	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\") or as many IORING_OP_WRITE/READ"
-	print "  per io_uring_enter() (\"io_uring batches\"); POSIX mq_send/mq_receive;"
+	print "  per io_uring_enter() (\"io_uring batches\"); a read and MPQ_IOC_TASK_DONE"
+	print "  per message, as a JoinableQueue worker does, on a plain queue (\"read +"
+	print "  task done\") and on an MPQ_CREATE_REDELIVER queue, where the task done"
+	print "  acknowledges (\"redelivery queue\"); POSIX mq_send/mq_receive;"
 	print "  AF_UNIX SOCK_SEQPACKET socketpair send/recv; SysV msgsnd/msgrcv; a pipe,"
 	print "  where a \"message\" is " "size bytes of the stream (reads loop until"
 	print "  they have that many) — one copy in and one out, no boundaries: the"
