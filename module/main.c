@@ -358,7 +358,7 @@ static int mpq_msg_from_iter(struct mpq_file *f, struct iov_iter *from,
 		return -EMSGSIZE;
 	if (nonblock && mpq_queue_would_block(f->q, len))
 		return -EAGAIN;
-	msg = mpq_msg_alloc(f->user, f->limited, len);
+	msg = mpq_queue_msg_alloc(f->q, f->user, f->limited, len);
 	if (IS_ERR(msg))
 		return PTR_ERR(msg);
 	if (mpq_msg_copy_in(msg, from)) {

@@ -164,9 +164,11 @@ static inline void mpq_owner_init(struct mpq_owner *o)
 }
 
 /*
- * A queue. @lock protects every field below it, except @held and @state:
- * @held is atomic (see mpq_queue_consume()) and @state, written under the
- * lock with WRITE_ONCE(), may be read without it to fail a put early. The
+ * A queue. @lock protects every field below it, except @held, @spare and
+ * @state: @held is atomic (see mpq_queue_consume()), @spare is only ever
+ * exchanged with xchg() (see mpq_queue_msg_alloc()) and @state, written
+ * under the lock with WRITE_ONCE(), may be read without it to fail a put
+ * early. The
  * limits, @user and @limited are set at creation and never change.
  * Blocked getters, putters and joiners sleep on their own lists of struct
  * mpq_waiter, so a put hands its message to exactly one getter and a get
@@ -178,6 +180,7 @@ static inline void mpq_owner_init(struct mpq_owner *o)
  * checking @pollq for sleepers does not bounce the line the lock lives in.
  * @dlq and @dlq_name are set before the queue is published and never
  * change; @unlinked is set once, with WRITE_ONCE(), by mpq_queue_unlink().
+ * @spare is in the lock's cache line, which a put and a get take anyway.
  */
 struct mpq_queue {
 	struct kref ref;
@@ -191,7 +194,8 @@ struct mpq_queue {
 	char *dlq_name;			/* its name, kmalloc()ed */
 	bool unlinked;			/* named, and removed */
 
-	spinlock_t lock ____cacheline_aligned_in_smp; /* protects all below */
+	spinlock_t lock ____cacheline_aligned_in_smp; /* all below but @spare */
+	struct mpq_msg *spare;		/* a freed message's memory, xchg() */
 	struct list_head msgs;		/* FIFO of struct mpq_msg */
 	struct list_head getters;	/* FIFO of struct mpq_waiter */
 	struct list_head putters;
@@ -247,6 +251,22 @@ void mpq_queue_get_ref(struct mpq_queue *q);
  * @q: the queue.
  */
 void mpq_queue_put_ref(struct mpq_queue *q);
+
+/**
+ * mpq_queue_msg_alloc() - a message to put into @q.
+ * @q: the queue it is for.
+ * @user: charged for it, as by mpq_msg_alloc().
+ * @limited: whether @user's charge is capped.
+ * @len: its length.
+ *
+ * As mpq_msg_alloc(), but made from the memory of the last small message
+ * a get from @q freed, if @q keeps it and it is of the same cost.
+ *
+ * Return: the message, or ERR_PTR(-ENOSPC) or ERR_PTR(-ENOMEM).
+ */
+struct mpq_msg *mpq_queue_msg_alloc(struct mpq_queue *q,
+				    struct mpq_user *user, bool limited,
+				    size_t len);
 
 /**
  * mpq_queue_would_block() - would a send of @len bytes wait?

@@ -369,6 +369,58 @@ static void mpq_test_msg_layout(struct kunit *test)
 	mpq_queue_put_ref(q);
 }
 
+/* Put @msg, made with mpq_queue_msg_alloc(), holding @s. */
+static void spare_put(struct kunit *test, struct mpq_queue *q,
+		      struct mpq_msg *msg, const char *s)
+{
+	LIST_HEAD(msgs);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	memcpy(msg->data, s, msg->len);
+	list_add_tail(&msg->link, &msgs);
+	KUNIT_ASSERT_EQ(test, mpq_queue_send(q, &msgs, true, NULL), 1);
+}
+
+/*
+ * The memory of a small message a get freed makes the queue's next
+ * message of the same cost, charged to its putter as a new one would be;
+ * one of another cost is made anew and the spare freed; the queue frees
+ * the spare it keeps (kmemleak would see it otherwise).
+ */
+static void mpq_test_spare(struct kunit *test)
+{
+	struct mpq_queue *q = test_queue(test);
+	long charged = atomic_long_read(&q->user->bytes);
+	struct mpq_msg *msg, *again;
+
+	KUNIT_ASSERT_EQ(test, mpq_msg_cost(3), mpq_msg_cost(5));
+	KUNIT_ASSERT_NE(test, mpq_msg_cost(3), mpq_msg_cost(100));
+	msg = mpq_queue_msg_alloc(q, q->user, false, 3);
+	spare_put(test, q, msg, "one");
+	expect_get(test, q, "one");
+	KUNIT_EXPECT_PTR_EQ(test, q->spare, msg);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes), charged);
+
+	again = mpq_queue_msg_alloc(q, q->user, false, 5);
+	KUNIT_EXPECT_PTR_EQ(test, again, msg);
+	KUNIT_EXPECT_NULL(test, q->spare);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
+			charged + mpq_msg_cost(5));
+	spare_put(test, q, again, "three");
+	expect_get(test, q, "three");
+	KUNIT_EXPECT_PTR_EQ(test, q->spare, again);
+
+	msg = mpq_queue_msg_alloc(q, q->user, false, 100);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	KUNIT_EXPECT_NULL(test, q->spare);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
+			charged + mpq_msg_cost(100));
+	mpq_msg_free(msg);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes), charged);
+	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
 /*
  * A limited user holds at most mpq_bytes_per_user, queues and messages
  * together: past it a message cannot be made (ENOSPC) and a queue neither;
@@ -604,6 +656,7 @@ static void mpq_test_redeliver_shutdown(struct kunit *test)
 
 static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_msg_layout),
+	KUNIT_CASE(mpq_test_spare),
 	KUNIT_CASE(mpq_test_user_limit),
 	KUNIT_CASE(mpq_test_eos_waits_for_held),
 	KUNIT_CASE(mpq_test_fifo),

@@ -107,6 +107,16 @@ static char *mpq_chunks_alloc(size_t len)
 	return next;
 }
 
+/* A new message's header, its memory and its charge in place. */
+static void mpq_msg_init(struct mpq_msg *msg, struct mpq_user *user,
+			 size_t len)
+{
+	msg->len = len;
+	msg->redeliveries = 0;
+	msg->user = user;
+	refcount_inc(&user->ref);
+}
+
 /*
  * A message of @len bytes, charged to @user (capped if @limited) and to
  * the putter's memory cgroup, like a pipe buffer, until mpq_msg_free().
@@ -122,8 +132,9 @@ struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len)
 	ret = mpq_user_charge(user, cost, limited);
 	if (ret)
 		return ERR_PTR(ret);
+	/* All of the bucket: a spare may hold a longer one (KASAN knows). */
 	if (inl)
-		msg = kmalloc(MPQ_MSG_HDRLEN + len, GFP_KERNEL_ACCOUNT);
+		msg = kmalloc(cost, GFP_KERNEL_ACCOUNT);
 	else
 		msg = kmem_cache_alloc(mpq_msg_cache, GFP_KERNEL_ACCOUNT);
 	if (!msg)
@@ -135,10 +146,7 @@ struct mpq_msg *mpq_msg_alloc(struct mpq_user *user, bool limited, size_t len)
 			goto uncharge;
 		}
 	}
-	msg->len = len;
-	msg->redeliveries = 0;
-	msg->user = user;
-	refcount_inc(&user->ref);
+	mpq_msg_init(msg, user, len);
 	return msg;
 
 uncharge:
@@ -199,7 +207,76 @@ unsigned int mpq_msg_free_list(struct list_head *msgs)
 	return n;
 }
 
-#define MPQ_QUEUE_COST	kmalloc_size_roundup(sizeof(struct mpq_queue))
+/*
+ * A queue keeps the memory of one small message that a get freed for the
+ * next put, as a pipe keeps a freed page for the next write (tmp_page in
+ * fs/pipe.c): in a steady stream a put then allocates nothing and a get
+ * frees nothing, and the memory does not go back to a slab of the
+ * putter's CPU from the getter's. The spare is taken and given with xchg()
+ * and is bounded: one inline message of at most MPQ_SPARE_MAX bytes per
+ * queue, counted in the queue's charge to its owner (MPQ_QUEUE_COST). Its
+ * memory cgroup charge stays with the cgroup that allocated it until the
+ * queue frees it, at most one such object per queue, as with a pipe's
+ * page. A message made from the spare is charged to its putter as any
+ * other; only one of exactly the same cost is made from it.
+ */
+#define MPQ_SPARE_MAX	256
+
+static bool mpq_msg_spareable(size_t len)
+{
+	return mpq_msg_inline(len) && mpq_msg_cost(len) <= MPQ_SPARE_MAX;
+}
+
+#define MPQ_QUEUE_COST	(kmalloc_size_roundup(sizeof(struct mpq_queue)) + \
+			 MPQ_SPARE_MAX)
+
+struct mpq_msg *mpq_queue_msg_alloc(struct mpq_queue *q,
+				    struct mpq_user *user, bool limited,
+				    size_t len)
+{
+	struct mpq_msg *msg;
+	int ret;
+
+	if (!mpq_msg_spareable(len) || !READ_ONCE(q->spare))
+		return mpq_msg_alloc(user, limited, len);
+	msg = xchg(&q->spare, NULL);
+	if (msg && mpq_msg_cost(msg->len) != mpq_msg_cost(len)) {
+		kfree(msg);
+		msg = NULL;
+	}
+	if (!msg)
+		return mpq_msg_alloc(user, limited, len);
+	ret = mpq_user_charge(user, mpq_msg_cost(len), limited);
+	if (ret) {
+		kfree(msg);
+		return ERR_PTR(ret);
+	}
+	mpq_msg_init(msg, user, len);
+	return msg;
+}
+
+/*
+ * Free @msgs, as mpq_msg_free_list() does, but keep the last one's memory
+ * as @q's spare if it may be; returns how many.
+ */
+static unsigned int mpq_queue_free_msgs(struct mpq_queue *q,
+					struct list_head *msgs)
+{
+	struct mpq_msg *msg;
+	unsigned int n;
+
+	if (list_empty(msgs))
+		return 0;
+	msg = list_last_entry(msgs, struct mpq_msg, link);
+	if (!mpq_msg_spareable(msg->len))
+		return mpq_msg_free_list(msgs);
+	list_del(&msg->link);
+	n = mpq_msg_free_list(msgs) + 1;
+	mpq_user_uncharge(msg->user, mpq_msg_cost(msg->len));
+	mpq_user_put(msg->user);
+	kfree(xchg(&q->spare, msg));
+	return n;
+}
 
 /*
  * A queue owned by @user, who is charged for it; @limited caps the charge
@@ -253,6 +330,7 @@ static struct mpq_queue *mpq_queue_free(struct mpq_queue *q)
 
 	/* No file refers to the queue any more, so nobody waits on it. */
 	mpq_msg_free_list(&q->msgs);
+	kfree(q->spare);
 	mpq_user_uncharge(q->user, MPQ_QUEUE_COST);
 	atomic_dec(&q->user->queues);
 	mpq_user_put(q->user);
@@ -727,7 +805,7 @@ void mpq_queue_requeue(struct mpq_queue *q, struct list_head *msgs)
 void mpq_queue_consume(struct mpq_queue *q, struct list_head *msgs)
 {
 	struct mpq_wake wake = { .n = 0 };
-	unsigned int n = mpq_msg_free_list(msgs);
+	unsigned int n = mpq_queue_free_msgs(q, msgs);
 
 	/* Fully ordered: pairs with the barrier in mpq_ended(). */
 	if (!n || !atomic_sub_and_test(n, &q->held) ||
@@ -904,7 +982,7 @@ int mpq_queue_ack(struct mpq_queue *q, struct mpq_owner *o, u64 count)
 		events |= EPOLLIN | EPOLLRDNORM;
 	}
 	mpq_unlock_wake(q, &wake);
-	mpq_msg_free_list(&done);
+	mpq_queue_free_msgs(q, &done);
 	if (events)
 		mpq_notify(q, &wake, events);
 	return 0;
