@@ -401,7 +401,8 @@ static int mpq_send_one(struct file *file, struct iov_iter *from,
 	if (ret)
 		return ret;
 	ret = mpq_queue_send(q, &msgs, nonblock, deadline);
-	mpq_msg_free_list(&msgs);
+	if (ret < 0)
+		mpq_msg_free_list(&msgs);
 	return ret < 0 ? ret : 0;
 }
 
@@ -466,6 +467,33 @@ static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
 
 	ret = mpq_send_one(iocb->ki_filp, from, iocb->ki_flags & IOCB_NOWAIT,
 			   NULL);
+	return ret ? ret : len;
+}
+
+/*
+ * read() and write() proper: the VFS calls these rather than build a kiocb
+ * and go through ->read_iter/->write_iter (new_sync_read(), which also
+ * looks up the task's I/O priority), a tenth of a 64-byte put and get in a
+ * profile. readv(), writev() and io_uring still take the _iter ones.
+ */
+static ssize_t mpq_queue_read(struct file *file, char __user *buf,
+			      size_t len, loff_t *ppos)
+{
+	struct iov_iter to;
+	size_t needed;
+
+	iov_iter_ubuf(&to, ITER_DEST, buf, len);
+	return mpq_receive_one(file, &to, false, NULL, &needed, NULL);
+}
+
+static ssize_t mpq_queue_write(struct file *file, const char __user *buf,
+			       size_t len, loff_t *ppos)
+{
+	struct iov_iter from;
+	int ret;
+
+	iov_iter_ubuf(&from, ITER_SOURCE, (void __user *)buf, len);
+	ret = mpq_send_one(file, &from, false, NULL);
 	return ret ? ret : len;
 }
 
@@ -861,6 +889,8 @@ static const struct file_operations mpq_queue_fops = {
 	.owner = THIS_MODULE,
 	.open = mpq_queue_open,
 	.release = mpq_queue_release_file,
+	.read = mpq_queue_read,
+	.write = mpq_queue_write,
 	.read_iter = mpq_queue_read_iter,
 	.write_iter = mpq_queue_write_iter,
 	.poll = mpq_queue_fpoll,
