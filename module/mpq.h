@@ -36,7 +36,7 @@ struct mpq_msg {
 	struct list_head link;
 	u32 len;			/* at most MPQ_MSGSIZE_HARD_MAX */
 	u32 redeliveries;		/* times it came back to the queue */
-	struct mpq_user *user;		/* charged for it, with a reference */
+	struct mpq_user *user;		/* charged for it: its charge keeps it */
 	union {
 		char *ext;		/* the payload apart: its first chunk */
 		DECLARE_FLEX_ARRAY(char, data);	/* the payload inline */
@@ -116,14 +116,16 @@ void mpq_msg_cache_exit(void);
  * ENOSPC unless the one charged had CAP_SYS_RESOURCE when creating the
  * queue or opening the file. Users in a user namespace that an
  * unprivileged user made are charged to that user (mpq_user_current()).
+ * An entry lives while it has references or charges (see user.c).
  */
 struct mpq_user {
 	struct hlist_node node;		/* in mpq_users, under mpq_users_lock */
 	kuid_t uid;
-	refcount_t ref;			/* one per queue, and per lookup */
+	refcount_t ref;			/* one per queue, file and lookup */
 	atomic_long_t bytes;		/* kernel memory charged */
 	atomic_t queues;		/* queues owned, anonymous included */
 	unsigned int named;		/* named queues owned, under mpq_lock */
+	struct rcu_head rcu;
 };
 
 extern unsigned long long mpq_bytes_per_user;
@@ -132,7 +134,6 @@ struct mpq_user *mpq_user_get(kuid_t uid);
 struct mpq_user *mpq_user_find(kuid_t uid);
 kuid_t mpq_user_current(void);
 void mpq_user_put(struct mpq_user *u);
-void mpq_user_put_many(struct mpq_user *u, unsigned int n);
 int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited);
 void mpq_user_uncharge(struct mpq_user *u, size_t bytes);
 

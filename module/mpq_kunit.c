@@ -467,6 +467,39 @@ static void mpq_test_user_limit(struct kunit *test)
 }
 
 /*
+ * A message holds its putter's charge, not a reference: the entry outlives
+ * its last reference while charged, is found again with its charge, and
+ * goes with the last charge given back.
+ */
+static void mpq_test_user_kept_by_charge(struct kunit *test)
+{
+	kuid_t uid = KUIDT_INIT(4243);
+	struct mpq_user *user = mpq_user_get(uid), *found;
+	struct mpq_msg *msg, *again;
+
+	KUNIT_ASSERT_NOT_NULL(test, user);
+	msg = mpq_msg_alloc(user, false, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(msg));
+	KUNIT_EXPECT_EQ(test, refcount_read(&user->ref), 1);
+	mpq_user_put(user);
+	/* Kept by the charge alone, and found with it. */
+	found = mpq_user_find(uid);
+	KUNIT_ASSERT_PTR_EQ(test, found, user);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&found->bytes),
+			mpq_msg_cost(64));
+	/* Charged again with a reference, and given back twice. */
+	again = mpq_msg_alloc(found, false, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(again));
+	mpq_user_put(found);
+	mpq_msg_free(again);
+	KUNIT_EXPECT_PTR_EQ(test, mpq_user_find(uid), user);
+	mpq_user_put(user);
+	/* The last charge takes the entry with it. */
+	mpq_msg_free(msg);
+	KUNIT_EXPECT_NULL(test, mpq_user_find(uid));
+}
+
+/*
  * End of stream waits for what readers hold: a message taken but not yet
  * copied out may come back (unget) and must be found by the next get.
  */
@@ -658,6 +691,7 @@ static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_msg_layout),
 	KUNIT_CASE(mpq_test_spare),
 	KUNIT_CASE(mpq_test_user_limit),
+	KUNIT_CASE(mpq_test_user_kept_by_charge),
 	KUNIT_CASE(mpq_test_eos_waits_for_held),
 	KUNIT_CASE(mpq_test_fifo),
 	KUNIT_CASE(mpq_test_limits),

@@ -114,7 +114,6 @@ static void mpq_msg_init(struct mpq_msg *msg, struct mpq_user *user,
 	msg->len = len;
 	msg->redeliveries = 0;
 	msg->user = user;
-	refcount_inc(&user->ref);
 }
 
 /*
@@ -154,7 +153,7 @@ uncharge:
 	return ERR_PTR(-ENOMEM);
 }
 
-/* Free @msg's memory; its charge and reference are the caller's to drop. */
+/* Free @msg's memory; its charge is the caller's to give back. */
 static void mpq_msg_release(struct mpq_msg *msg)
 {
 	if (mpq_msg_inline(msg->len)) {
@@ -165,44 +164,36 @@ static void mpq_msg_release(struct mpq_msg *msg)
 	kmem_cache_free(mpq_msg_cache, msg);
 }
 
-/* Free @msg and give back its charge and its reference on its putter. */
+/* Free @msg and give back its charge on its putter. */
 void mpq_msg_free(struct mpq_msg *msg)
 {
-	struct mpq_user *user = msg->user;
-
-	mpq_user_uncharge(user, mpq_msg_cost(msg->len));
+	mpq_user_uncharge(msg->user, mpq_msg_cost(msg->len));
 	mpq_msg_release(msg);
-	mpq_user_put(user);
 }
 
 /*
  * Free @msgs; returns how many. A run of messages put by one user gives
- * back its charge and its references at once, not an atomic each.
+ * back its charge at once, not an atomic each.
  */
 unsigned int mpq_msg_free_list(struct list_head *msgs)
 {
 	struct mpq_msg *msg, *tmp;
 	struct mpq_user *user = NULL;
-	unsigned int n = 0, refs = 0;
+	unsigned int n = 0;
 	size_t cost = 0;
 
 	list_for_each_entry_safe(msg, tmp, msgs, link) {
 		if (msg->user != user && user) {
 			mpq_user_uncharge(user, cost);
-			mpq_user_put_many(user, refs);
 			cost = 0;
-			refs = 0;
 		}
 		user = msg->user;
 		cost += mpq_msg_cost(msg->len);
-		refs++;
 		n++;
 		mpq_msg_release(msg);
 	}
-	if (user) {
+	if (user)
 		mpq_user_uncharge(user, cost);
-		mpq_user_put_many(user, refs);
-	}
 	INIT_LIST_HEAD(msgs);
 	return n;
 }
@@ -273,7 +264,6 @@ static unsigned int mpq_queue_free_msgs(struct mpq_queue *q,
 	list_del(&msg->link);
 	n = mpq_msg_free_list(msgs) + 1;
 	mpq_user_uncharge(msg->user, mpq_msg_cost(msg->len));
-	mpq_user_put(msg->user);
 	kfree(xchg(&q->spare, msg));
 	return n;
 }
@@ -523,7 +513,7 @@ static unsigned int mpq_dequeue_run(struct mpq_queue *q, const size_t *caps,
  * (EMSGSIZE); it calls us again on its way out, so nobody is left asleep
  * next to a message.
  */
-static void mpq_feed_getters(struct mpq_queue *q, struct mpq_wake *wake)
+static void __mpq_feed_getters(struct mpq_queue *q, struct mpq_wake *wake)
 {
 	struct mpq_waiter *w;
 	struct mpq_msg *msg;
@@ -541,8 +531,14 @@ static void mpq_feed_getters(struct mpq_queue *q, struct mpq_wake *wake)
 	}
 }
 
-/* Queue the messages of blocked putters, oldest first, while they fit. */
-static bool mpq_admit_putters(struct mpq_queue *q, struct mpq_wake *wake)
+/* Most puts and gets find nobody waiting: no call for that. */
+static inline void mpq_feed_getters(struct mpq_queue *q, struct mpq_wake *wake)
+{
+	if (!list_empty(&q->getters))
+		__mpq_feed_getters(q, wake);
+}
+
+static bool __mpq_admit_putters(struct mpq_queue *q, struct mpq_wake *wake)
 {
 	struct mpq_waiter *w;
 	bool admitted = false;
@@ -555,6 +551,17 @@ static bool mpq_admit_putters(struct mpq_queue *q, struct mpq_wake *wake)
 		mpq_complete(w, 0, wake);
 		admitted = true;
 	}
+	return admitted;
+}
+
+/* Queue the messages of blocked putters, oldest first, while they fit. */
+static inline bool mpq_admit_putters(struct mpq_queue *q,
+				     struct mpq_wake *wake)
+{
+	bool admitted = false;
+
+	if (!list_empty(&q->putters))
+		admitted = __mpq_admit_putters(q, wake);
 	mpq_feed_getters(q, wake);
 	return admitted;
 }
@@ -628,7 +635,8 @@ static void mpq_notify(struct mpq_queue *q, const struct mpq_wake *wake,
 		wake_up_interruptible_poll(&q->pollq, events);
 	if ((events & EPOLLPRI) && wake->idle_pollers)
 		wake_up_interruptible(&q->idleq);
-	if (events & EPOLLIN)
+	/* kill_fasync() looks the same way, after a call. */
+	if ((events & EPOLLIN) && READ_ONCE(q->fasync))
 		kill_fasync(&q->fasync, SIGIO, POLL_IN);
 }
 

@@ -12,6 +12,7 @@
 
 #include <linux/cred.h>
 #include <linux/hashtable.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/user_namespace.h>
@@ -53,6 +54,30 @@ kuid_t mpq_user_current(void)
 	return uid;
 }
 
+/*
+ * An entry lives while it has references or charges: a message holds no
+ * reference on its putter, only its charge, so that a put and a get touch
+ * one atomic of the entry each, not three. Both counts drop to zero only
+ * under mpq_users_lock when the last of them goes (mpq_user_put(),
+ * mpq_user_uncharge()), and whoever sees both at zero there unhashes the
+ * entry and frees it after a grace period: an uncharger holds no reference,
+ * only rcu_read_lock(), from its atomic to its look under the lock.
+ * A charge is only ever taken by a holder of a reference (a queue, a file),
+ * so @bytes never goes from zero up on an entry with none.
+ */
+static void mpq_user_free_locked(struct mpq_user *u)
+	__releases(&mpq_users_lock)
+{
+	if (refcount_read(&u->ref) || atomic_long_read(&u->bytes) ||
+	    hlist_unhashed(&u->node)) {
+		spin_unlock(&mpq_users_lock);
+		return;
+	}
+	hash_del(&u->node);
+	spin_unlock(&mpq_users_lock);
+	kfree_rcu(u, rcu);
+}
+
 /* @uid's entry with a reference, or NULL if it holds nothing. */
 struct mpq_user *mpq_user_find(kuid_t uid)
 {
@@ -60,8 +85,9 @@ struct mpq_user *mpq_user_find(kuid_t uid)
 
 	spin_lock(&mpq_users_lock);
 	u = __mpq_user_find(uid);
-	if (u)
-		refcount_inc(&u->ref);
+	/* One kept only by its charges has no reference left: give it one. */
+	if (u && !refcount_inc_not_zero(&u->ref))
+		refcount_set(&u->ref, 1);
 	spin_unlock(&mpq_users_lock);
 	return u;
 }
@@ -82,7 +108,8 @@ struct mpq_user *mpq_user_get(kuid_t uid)
 	spin_lock(&mpq_users_lock);
 	u = __mpq_user_find(uid);
 	if (u) {
-		refcount_inc(&u->ref);
+		if (!refcount_inc_not_zero(&u->ref))
+			refcount_set(&u->ref, 1);
 	} else {
 		hash_add(mpq_users, &new->node, __kuid_val(uid));
 		swap(u, new);
@@ -92,29 +119,21 @@ struct mpq_user *mpq_user_get(kuid_t uid)
 	return u;
 }
 
-/* Drop @n references at once; the last one as mpq_user_put() does. */
-void mpq_user_put_many(struct mpq_user *u, unsigned int n)
-{
-	/* We hold @n, so the first n - 1 never take the count to 0. */
-	WARN_ON_ONCE(n > 1 && refcount_sub_and_test(n - 1, &u->ref));
-	mpq_user_put(u);
-}
-
+/* The entry goes with its last reference, unless charges keep it. */
 void mpq_user_put(struct mpq_user *u)
 {
 	/* __cond_lock() tells sparse the lock is held only if this is true. */
 	if (__cond_lock(&mpq_users_lock,
-			refcount_dec_and_lock(&u->ref, &mpq_users_lock))) {
-		hash_del(&u->node);
-		spin_unlock(&mpq_users_lock);
-		kfree(u);
-	}
+			refcount_dec_and_lock(&u->ref, &mpq_users_lock)))
+		mpq_user_free_locked(u);
 }
 
 /*
- * Charge @bytes to @u; past mpq_bytes_per_user, and if @limited, undo and
- * fail. Concurrent charges near the limit may both fail where one alone
- * would fit: the limit is never exceeded, which is what it is for.
+ * Charge @bytes to @u, of which the caller holds a reference; past
+ * mpq_bytes_per_user, and if @limited, undo and fail. Concurrent charges
+ * near the limit may both fail where one alone would fit: the limit is
+ * never exceeded, which is what it is for. The undo needs no look for the
+ * last charge: our reference keeps the entry.
  */
 int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited)
 {
@@ -127,7 +146,17 @@ int mpq_user_charge(struct mpq_user *u, size_t bytes, bool limited)
 	return 0;
 }
 
+/*
+ * Give back @bytes; without a reference on @u, the last charge may take
+ * the entry with it, so the caller must not touch @u afterwards.
+ */
 void mpq_user_uncharge(struct mpq_user *u, size_t bytes)
 {
-	atomic_long_sub(bytes, &u->bytes);
+	rcu_read_lock();
+	/* Fully ordered: pairs with refcount_dec_and_lock() in put. */
+	if (atomic_long_sub_and_test(bytes, &u->bytes)) {
+		spin_lock(&mpq_users_lock);
+		mpq_user_free_locked(u);
+	}
+	rcu_read_unlock();
 }
