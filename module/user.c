@@ -57,11 +57,13 @@ kuid_t mpq_user_current(void)
 /*
  * An entry lives while it has references or charges: a message holds no
  * reference on its putter, only its charge, so that a put and a get touch
- * one atomic of the entry each, not three. Both counts drop to zero only
- * under mpq_users_lock when the last of them goes (mpq_user_put(),
- * mpq_user_uncharge()), and whoever sees both at zero there unhashes the
- * entry and frees it after a grace period: an uncharger holds no reference,
- * only rcu_read_lock(), from its atomic to its look under the lock.
+ * one atomic of the entry each, not three. Whoever takes either count to
+ * zero (mpq_user_put(), with refcount_dec_and_lock(), or
+ * mpq_user_uncharge()) then looks at both under mpq_users_lock, and the
+ * first to see both at zero there unhashes the entry and frees it after a
+ * grace period: an uncharger holds no reference, only rcu_read_lock(),
+ * from its atomic to its look under the lock, and finds the entry
+ * unhashed if another got there first.
  * A charge is only ever taken by a holder of a reference (a queue, a file),
  * so @bytes never goes from zero up on an entry with none.
  */
