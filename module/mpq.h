@@ -45,6 +45,22 @@ struct mpq_msg {
 
 #define MPQ_MSG_HDRLEN		offsetof(struct mpq_msg, data)
 
+/*
+ * kmalloc_size_roundup() of the sizes up to MPQ_KMALLOC_TABLE_MAX, every
+ * bucket being a multiple of 8, looked up at init (mpq_msg_cache_init()):
+ * a message's cost is asked for at every put and get, and the kmalloc
+ * caches do not change once the kernel has booted.
+ */
+#define MPQ_KMALLOC_TABLE_MAX	4096
+extern u16 mpq_kmalloc_sizes[MPQ_KMALLOC_TABLE_MAX / 8];
+
+static inline size_t mpq_kmalloc_size(size_t size)
+{
+	if (size && size <= MPQ_KMALLOC_TABLE_MAX)
+		return mpq_kmalloc_sizes[(size - 1) / 8];
+	return kmalloc_size_roundup(size);
+}
+
 /**
  * mpq_msg_inline() - is the payload of a message of @len bytes inline?
  * @len: the message's length.
@@ -60,7 +76,7 @@ static inline bool mpq_msg_inline(size_t len)
 {
 	return len <= 128 ||
 	       (len <= PAGE_SIZE - MPQ_MSG_HDRLEN &&
-		MPQ_MSG_HDRLEN + len <= kmalloc_size_roundup(len));
+		MPQ_MSG_HDRLEN + len <= mpq_kmalloc_size(len));
 }
 
 /* A piece of a message's payload, walked with mpq_chunk_first()/_next(). */

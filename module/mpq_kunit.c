@@ -366,6 +366,10 @@ static void mpq_test_msg_layout(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes),
 				charged);
 	}
+	/* The table of buckets says what kmalloc() says, at every size. */
+	for (i = 1; i <= MPQ_KMALLOC_TABLE_MAX + 64; i++)
+		KUNIT_EXPECT_EQ_MSG(test, mpq_kmalloc_size(i),
+				    kmalloc_size_roundup(i), "size %u", i);
 	mpq_queue_put_ref(q);
 }
 

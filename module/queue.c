@@ -37,10 +37,18 @@ struct mpq_waiter {
 };
 
 static struct kmem_cache *mpq_msg_cache;
+u16 mpq_kmalloc_sizes[MPQ_KMALLOC_TABLE_MAX / 8];
 
-/* The headers of messages whose payload is apart (see mpq_msg_inline()). */
+/*
+ * The headers of messages whose payload is apart (see mpq_msg_inline()),
+ * and the table of kmalloc()'s buckets.
+ */
 int mpq_msg_cache_init(void)
 {
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mpq_kmalloc_sizes); i++)
+		mpq_kmalloc_sizes[i] = kmalloc_size_roundup((i + 1) * 8);
 	mpq_msg_cache = KMEM_CACHE(mpq_msg, SLAB_ACCOUNT);
 	return mpq_msg_cache ? 0 : -ENOMEM;
 }
@@ -59,9 +67,9 @@ size_t mpq_msg_cost(size_t len)
 	size_t tail = len % PAGE_SIZE;
 
 	if (mpq_msg_inline(len))
-		return kmalloc_size_roundup(MPQ_MSG_HDRLEN + len);
+		return mpq_kmalloc_size(MPQ_MSG_HDRLEN + len);
 	return sizeof(struct mpq_msg) + len - tail +
-	       (tail ? kmalloc_size_roundup(tail) : 0);
+	       (tail ? mpq_kmalloc_size(tail) : 0);
 }
 
 /* Free the chunks of a payload of @len bytes apart, from @buf on. */

@@ -288,6 +288,8 @@ function targets(    s1, b1, mq, pp, ok, r, t, i, mp, mq1, mp1, herd, lp, lq, me
 	if (!ntarget)
 		print "None: this run did not measure what they compare."
 	print ""
+	print "Why the single-message rows are missed, with a profile: ``bench-profile.rst``."
+	print ""
 }
 
 # The table of @test's mechanisms by message size (MSIZES for "mem",
@@ -483,7 +485,9 @@ function method() {
 	print "  ``tests/bench/mpq-scale``, whose table of costs against the number of named"
 	print "  queues and of blocked getters is ``bench-scale.rst`` beside this page."
 	print "  mpq-bridge's throughput against redis-benchmark is ``bench-bridge.rst``"
-	print "  (``tests/bench/bridge.sh``, run on its own)."
+	print "  (``tests/bench/bridge.sh``, run on its own). Where a single put and get"
+	print "  spend their CPU, mpq against mqueue, is ``bench-profile.rst``"
+	print "  (``tests/bench/mpq-profile``, run on its own)."
 	print "- Mechanisms: mpq driven through the raw UAPI, one message per"
 	print "  write(2)/read(2) (\"write/read\") or " META["batch"] " per"
 	print "  MPQ_IOC_PUT_MANY/GET_MANY (\"batched\") or as many IORING_OP_WRITE/READ"
