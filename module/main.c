@@ -474,7 +474,9 @@ static ssize_t mpq_queue_write_iter(struct kiocb *iocb, struct iov_iter *from)
  * read() and write() proper: the VFS calls these rather than build a kiocb
  * and go through ->read_iter/->write_iter (new_sync_read(), which also
  * looks up the task's I/O priority), a tenth of a 64-byte put and get in a
- * profile. readv(), writev() and io_uring still take the _iter ones.
+ * profile. readv(), writev() and io_uring still take the _iter ones. As
+ * with /dev/null, which has both too, __kernel_read() and __kernel_write()
+ * then refuse the file: no kernel user reads or writes a queue.
  */
 static ssize_t mpq_queue_read(struct file *file, char __user *buf,
 			      size_t len, loff_t *ppos)

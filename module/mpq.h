@@ -29,8 +29,8 @@
  * the page allocator for each whole page of it, then the tail from
  * kmalloc(). A page's page_private() points at the chunk after it. No
  * allocation is larger than a page, and a queued message costs its
- * payload as kmalloc() would round it, plus at most 40 bytes, at every
- * size (see mpq_msg_inline()).
+ * payload as kmalloc() would round it plus at most 64 bytes inline (up to
+ * 128 bytes of payload), 40 otherwise (see mpq_msg_inline()).
  */
 struct mpq_msg {
 	struct list_head link;

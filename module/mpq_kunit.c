@@ -389,7 +389,7 @@ static void spare_put(struct kunit *test, struct mpq_queue *q,
  * The memory of a small message a get freed makes the queue's next
  * message of the same cost, charged to its putter as a new one would be;
  * one of another cost is made anew and the spare freed; the queue frees
- * the spare it keeps (kmemleak would see it otherwise).
+ * the spare it keeps at the end (kmemleak would see it otherwise).
  */
 static void mpq_test_spare(struct kunit *test)
 {
@@ -421,7 +421,36 @@ static void mpq_test_spare(struct kunit *test)
 			charged + mpq_msg_cost(100));
 	mpq_msg_free(msg);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes), charged);
+	/* Leave one for the queue to free. */
+	spare_put(test, q, mpq_queue_msg_alloc(q, q->user, false, 3), "two");
+	expect_get(test, q, "two");
+	KUNIT_EXPECT_NOT_NULL(test, q->spare);
 	expect_invariant(test, q);
+	mpq_queue_put_ref(q);
+}
+
+/*
+ * A putter past its limit gets ENOSPC from a spare as from kmalloc(), and
+ * its charge does not move; the spare is freed.
+ */
+static void mpq_test_spare_limit(struct kunit *test)
+{
+	unsigned long long saved = mpq_bytes_per_user;
+	struct mpq_queue *q = test_queue_of(test, KUIDT_INIT(4243), true);
+	struct mpq_msg *msg;
+	long charged;
+
+	msg = mpq_queue_msg_alloc(q, q->user, true, 3);
+	spare_put(test, q, msg, "one");
+	expect_get(test, q, "one");
+	KUNIT_ASSERT_PTR_EQ(test, q->spare, msg);
+	charged = atomic_long_read(&q->user->bytes);
+	mpq_bytes_per_user = charged;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpq_queue_msg_alloc(q, q->user, true, 3)),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&q->user->bytes), charged);
+	KUNIT_EXPECT_NULL(test, q->spare);
+	mpq_bytes_per_user = saved;
 	mpq_queue_put_ref(q);
 }
 
@@ -694,6 +723,7 @@ static void mpq_test_redeliver_shutdown(struct kunit *test)
 static struct kunit_case mpq_test_cases[] = {
 	KUNIT_CASE(mpq_test_msg_layout),
 	KUNIT_CASE(mpq_test_spare),
+	KUNIT_CASE(mpq_test_spare_limit),
 	KUNIT_CASE(mpq_test_user_limit),
 	KUNIT_CASE(mpq_test_user_kept_by_charge),
 	KUNIT_CASE(mpq_test_eos_waits_for_held),

@@ -49,7 +49,11 @@ int mpq_msg_cache_init(void)
 
 	for (i = 0; i < ARRAY_SIZE(mpq_kmalloc_sizes); i++)
 		mpq_kmalloc_sizes[i] = kmalloc_size_roundup((i + 1) * 8);
-	mpq_msg_cache = KMEM_CACHE(mpq_msg, SLAB_ACCOUNT);
+	/* Named for its module: mpq_kunit.ko has a cache of its own. */
+	mpq_msg_cache = kmem_cache_create(KBUILD_MODNAME "_msg",
+					  sizeof(struct mpq_msg),
+					  __alignof__(struct mpq_msg),
+					  SLAB_ACCOUNT, NULL);
 	return mpq_msg_cache ? 0 : -ENOMEM;
 }
 
@@ -82,6 +86,8 @@ static void mpq_chunks_free(char *buf, size_t len)
 		buf = (char *)page_private(page);
 		set_page_private(page, 0);
 		__free_page(page);
+		/* As in mpq_chunks_alloc(): no caller holds a lock. */
+		cond_resched();
 	}
 	kfree(buf);
 }
