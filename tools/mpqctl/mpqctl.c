@@ -230,18 +230,28 @@ static const struct option help_only[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * The options of a command that takes only --help (@optstring ":h", or
+ * "+:h" to stop at the first operand): 0 to go on, -1 for --help, or the
+ * exit status of a bad option.
+ */
+static int help_only_opts(const struct cmd *cmd, int argc, char **argv,
+			  const char *optstring)
+{
+	int c = getopt_long(argc, argv, optstring, help_only, NULL);
+
+	if (c == -1)
+		return 0;
+	return c == 'h' ? -1 : bad_option(cmd, c, argv);
+}
+
 /* Parse a command that takes only --help and NAME. */
 static int simple_args(const struct cmd *cmd, int argc, char **argv,
 		       const char **name)
 {
-	int c;
+	int ret = help_only_opts(cmd, argc, argv, ":h");
 
-	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
-		if (c == 'h')
-			return -1;
-		return bad_option(cmd, c, argv);
-	}
-	return one_name(cmd, argc, argv, name);
+	return ret ? ret : one_name(cmd, argc, argv, name);
 }
 
 /* --nowait and --timeout, shared by put, get and join. */
@@ -880,18 +890,16 @@ static int run_with_input(char **argv, const void *item, size_t len)
  */
 static int cmd_work(const struct cmd *cmd, int argc, char **argv)
 {
-	int c, ret, status = MPQCTL_EXIT_DONE;
+	int ret, status = MPQCTL_EXIT_DONE;
 	const char *name;
 	void *item;
 	ssize_t len;
 	mpq_t *q;
 
 	/* "+": options end at the first non-option, CMD's are its own. */
-	while ((c = getopt_long(argc, argv, "+:h", help_only, NULL)) != -1) {
-		if (c == 'h')
-			return help(cmd);
-		return bad_option(cmd, c, argv);
-	}
+	ret = help_only_opts(cmd, argc, argv, "+:h");
+	if (ret)
+		return ret < 0 ? help(cmd) : ret;
 	if (optind >= argc)
 		return usage_error(cmd, "missing queue NAME");
 	name = argv[optind++];
@@ -938,14 +946,12 @@ static int cmd_task_done(const struct cmd *cmd, int argc, char **argv)
 {
 	const char *name;
 	uint64_t count = 1;
-	int c, ret, status = MPQCTL_EXIT_DONE;
+	int ret, status = MPQCTL_EXIT_DONE;
 	mpq_t *q;
 
-	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
-		if (c == 'h')
-			return help(cmd);
-		return bad_option(cmd, c, argv);
-	}
+	ret = help_only_opts(cmd, argc, argv, ":h");
+	if (ret)
+		return ret < 0 ? help(cmd) : ret;
 	if (optind >= argc)
 		return usage_error(cmd, "missing queue NAME");
 	name = argv[optind++];
