@@ -239,19 +239,20 @@ struct mpq_msg *mpq_queue_msg_alloc(struct mpq_queue *q,
 				    struct mpq_user *user, bool limited,
 				    size_t len)
 {
+	size_t cost = mpq_msg_cost(len);
 	struct mpq_msg *msg;
 	int ret;
 
 	if (!mpq_msg_spareable(len) || !READ_ONCE(q->spare))
 		return mpq_msg_alloc(user, limited, len);
 	msg = xchg(&q->spare, NULL);
-	if (msg && mpq_msg_cost(msg->len) != mpq_msg_cost(len)) {
+	if (msg && mpq_msg_cost(msg->len) != cost) {
 		kfree(msg);
 		msg = NULL;
 	}
 	if (!msg)
 		return mpq_msg_alloc(user, limited, len);
-	ret = mpq_user_charge(user, mpq_msg_cost(len), limited);
+	ret = mpq_user_charge(user, cost, limited);
 	if (ret) {
 		kfree(msg);
 		return ERR_PTR(ret);
